@@ -1,0 +1,12 @@
+"""Checks shared by every environment: message format against ``tool_schemas`` (SPEC 7.3)."""
+
+from agentgym_seal.checkers.format import (
+    ToolSchema,
+    contains_cjk,
+    load_tool_schema,
+    parse_message,
+    parse_plain,
+    parse_tagged,
+)
+
+__all__ = ["ToolSchema", "contains_cjk", "load_tool_schema", "parse_message", "parse_plain", "parse_tagged"]
