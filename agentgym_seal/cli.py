@@ -1,0 +1,164 @@
+"""The ``agentgym-seal`` command line (also ``python -m agentgym_seal``).
+
+Each subcommand is one :class:`Command` in :data:`COMMANDS`; :func:`build_parser` turns every entry
+into a subparser, so adding a command is one ``COMMANDS.register(name, Command(...))`` call and no
+dispatch code changes. A command's ``run`` returns the process exit code. Commands that need heavy
+dependencies import them inside ``run``, so ``agentgym-seal --help`` stays fast.
+
+Exit codes: 0 success, 1 a check or task failed, 2 bad usage (unknown id, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from agentgym_seal import __version__
+from agentgym_seal.errors import UnknownNameError
+from agentgym_seal.registry import Registry
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``agentgym-seal`` subcommand.
+
+    Attributes:
+        help: One line shown in ``agentgym-seal --help`` and as the subcommand's description.
+        configure: Adds the subcommand's arguments to its parser.
+        run: Runs the subcommand on the parsed arguments and returns the exit code.
+    """
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: Registry[Command] = Registry("command")
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """Parses ``KEY=VALUE``; the value is decoded as JSON when it can be, else kept as a string.
+
+    Example:
+        >>> parse_option("max_turns=5"), parse_option("action_format=plain")
+        (('max_turns', 5), ('action_format', 'plain'))
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` has no ``=`` or an empty key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}. Fix: e.g. --option action_format=plain")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def positive_int(text: str) -> int:
+    """Parses an integer >= 1.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not an integer >= 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {value}")
+    return value
+
+
+def _configure_validate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("env_id", metavar="ENV_ID", help="a registered env id, e.g. ALFWorldText-v0")
+    parser.add_argument(
+        "--episodes",
+        type=positive_int,
+        default=3,
+        help="episodes of the determinism and expert checks (default: 3)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    parser.add_argument(
+        "--option",
+        type=parse_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword option for gymnasium.make, repeatable; VALUE is JSON when it parses, else a string",
+    )
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from agentgym_seal.testing.validation import validate_env
+
+    try:
+        report = validate_env(args.env_id, episodes=args.episodes, seed=args.seed, env_kwargs=dict(args.option))
+    except UnknownNameError as exc:
+        sys.stderr.write(f"agentgym-seal validate: error: {exc}\n")
+        return EXIT_USAGE
+    console = Console()
+    console.print(report.to_table())
+    console.print(Text(report.summary(), style="bold green" if report.passed else "bold red"))
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+COMMANDS.register(
+    "validate",
+    Command(
+        help="run every conformance check on a registered env id (exit 1 if one fails)",
+        configure=_configure_validate,
+        run=_run_validate,
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``agentgym-seal`` parser, with one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="agentgym-seal",
+        description="Text environments, learners and training-dynamics monitoring for LLM-agent RL.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name in COMMANDS.names():
+        command = COMMANDS.get(name)
+        subparser = subparsers.add_parser(name, help=command.help, description=command.help)
+        command.configure(subparser)
+        subparser.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line and returns the exit code.
+
+    Args:
+        argv: The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 on success, 1 when the command's checks or task failed, 2 on bad usage.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""ALFWorldText-v0 on the real TextWorld/ALFWorld engine (no mocks)."""
+
+import pickle
+import re
+from typing import Any
+
+import gymnasium
+import pytest
+from agentgym_seal.environments.alfworld import TASK_TYPES
+from agentgym_seal.environments.alfworld.env import ALFWorldTextEnv
+from agentgym_seal.environments.alfworld.expert import play_expert_episode
+from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import agentgym_seal
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.testing import check_env
+
+INFO_KEYS = {"admissible_actions", "won", "task_type", "goal", "anchor", "format_valid", "action_valid"}
+
+
+def make(**options: Any) -> gymnasium.Env[str, str]:
+    return gymnasium.make("ALFWorldText-v0", **{"difficulty": "tiny", **options})
+
+
+@pytest.fixture
+def plain_env() -> Any:
+    env = make(action_format="plain")
+    yield env
+    env.close()
+
+
+def test_reset_reads_like_alfworld_and_info_has_pinned_keys(plain_env: Any) -> None:
+    obs, info = plain_env.reset(seed=0)
+    assert obs.startswith("-= Welcome to TextWorld, ALFRED! =-")
+    assert "You are in the middle of a room. Looking quickly around you, you see " in obs
+    assert re.search(r"Your task is to: .+\.$", obs)
+    assert set(info) >= INFO_KEYS
+    assert "help" not in info["admissible_actions"] and "look" in info["admissible_actions"]
+    assert info["task_type"] in TASK_TYPES
+    assert info["goal"] and info["goal"] in obs
+    assert info["anchor"] == obs and info["won"] is False
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_following_expert_plan_wins_every_task_type(task_type: str) -> None:
+    env = make(task_types=[task_type], action_format="plain")
+    for seed in range(2):
+        traj = play_expert_episode(env, seed=seed)
+        assert traj.won, f"{task_type} seed {seed}: expert did not win: {[t.action for t in traj.transitions]}"
+        assert traj.transitions[-1].reward == pytest.approx(10.0)
+        assert all(t.action_valid and t.format_valid for t in traj.transitions)
+        assert traj.info["task_type"] == task_type
+    env.close()
+
+
+def test_expert_plan_shrinks_and_is_empty_once_won(plain_env: Any) -> None:
+    plain_env.reset(seed=3)
+    plan = plain_env.unwrapped.expert_plan()
+    assert plan
+    plain_env.step(plan[0])
+    assert plain_env.unwrapped.expert_plan() == plan[1:]
+    for command in plan[1:]:
+        *_, info = plain_env.step(command)
+    assert info["won"] and plain_env.unwrapped.expert_plan() == []
+
+
+def test_inadmissible_command_is_a_no_op_that_does_not_end_the_episode(plain_env: Any) -> None:
+    _, info0 = plain_env.reset(seed=1)
+    obs, reward, terminated, truncated, info = plain_env.step("go to bathtubbasin 9")
+    assert obs == "Nothing happens."
+    assert info["action_valid"] is False and info["format_valid"] is True
+    assert reward == 0.0 and not terminated and not truncated
+    assert info["admissible_actions"] == info0["admissible_actions"]  # state unchanged
+    obs, *_, info = plain_env.step("help")  # offered by ALFWorld's grammar, hidden from agents
+    assert obs.startswith("Nothing happens.") and not info["action_valid"]
+
+
+def test_tagged_format_penalty_and_message_say_what_was_wrong() -> None:
+    env = make(action_format="tagged")
+    env.reset(seed=2)
+    command = env.unwrapped.expert_plan()[0]
+    obs, reward, _, _, info = env.step(f"<think>go</think><action>{command}</action>")
+    assert info["format_valid"] and info["action_valid"] and reward == 0.0
+    obs, reward, _, _, info = env.step("<action>look</action>")  # no <think>: executed, but penalised
+    assert not info["format_valid"] and info["action_valid"] and reward == pytest.approx(-0.1)
+    assert "Invalid format: missing <think>...</think>" in obs
+    assert info["anchor"].startswith("You arrive") or info["anchor"]  # raw env text, no hint
+    assert "Invalid format" not in info["anchor"]
+    env.close()
+
+
+def test_legacy_put_spelling_is_accepted() -> None:
+    env = make(task_types=["pick_and_place_simple"], action_format="plain")
+    env.reset(seed=0)
+    plan = env.unwrapped.expert_plan()
+    for command in plan[:-1]:
+        env.step(command)
+    obj, recep = re.fullmatch(r"move (.+) to (.+)", plan[-1]).groups()  # type: ignore[union-attr]
+    _, reward, terminated, _, info = env.step(f"put {obj} in/on {recep}")
+    assert terminated and info["won"] and reward == 10.0
+    env.close()
+
+
+def test_seeded_determinism_across_two_envs() -> None:
+    a, b = make(action_format="plain"), make(action_format="plain")
+    for seed in (0, 5):
+        assert a.reset(seed=seed) == b.reset(seed=seed)
+        for command in [*a.unwrapped.expert_plan()[:3], "look", "fly"]:
+            assert a.step(command) == b.step(command)
+    a.close(), b.close()
+
+
+def test_time_limit_truncates() -> None:
+    env = make(action_format="plain", max_episode_steps=3)
+    env.reset(seed=0)
+    results = [env.step("look") for _ in range(3)]
+    assert [r[3] for r in results] == [False, False, True]
+    env.close()
+
+
+def test_pickle_round_trip_restores_the_episode(plain_env: Any) -> None:
+    plain_env.reset(seed=4)
+    first = plain_env.unwrapped.expert_plan()[0]
+    plain_env.step(first)
+    clone = pickle.loads(pickle.dumps(plain_env.unwrapped))
+    command = plain_env.unwrapped.expert_plan()[0]
+    assert clone.step(command) == plain_env.unwrapped.step(command)
+    assert clone.np_random.integers(1 << 30) == plain_env.unwrapped.np_random.integers(1 << 30)
+    clone.close()
+
+
+def test_gymnasium_checker_and_ours_pass() -> None:
+    env = make(action_format="tagged")
+    gymnasium_check_env(env.unwrapped, skip_render_check=True)
+    check_env(env)
+    env.close()
+
+
+def test_close_twice_and_step_before_reset() -> None:
+    env = ALFWorldTextEnv(difficulty="tiny")
+    with pytest.raises(agentgym_seal.AgentGymError, match=r"step\(\) before reset\(\)"):
+        env.step("look")
+    env.close()
+    env.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"split": "test"},
+            "option 'split' of ALFWorldText-v0: expected one of ['train', 'valid_seen', 'valid_unseen']",
+        ),
+        ({"task_types": ["pick_and_place"]}, "option 'task_types'"),
+        ({"action_format": "json"}, "expected one of ['tagged', 'plain']"),
+        ({"difficulty": "huge"}, "option 'difficulty'"),
+        ({"splits": "train"}, "option 'keyword' of ALFWorldText-v0"),
+        ({"games_per_type": 0}, "option 'games_per_type'"),
+    ],
+)
+def test_bad_options_raise_our_error(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        gymnasium.make("ALFWorldText-v0", **options)
+
+
+@pytest.fixture(scope="module")
+def fuzz_env() -> Any:
+    env = make(action_format="tagged")
+    env.reset(seed=0)
+    yield env
+    env.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+        st.builds(lambda a, b: f"<think>{a}</think><action>{b}</action>", st.text(max_size=30), st.text(max_size=30)),
+        st.sampled_from(["", " ", "<action><action>x</action>", "search[red shoes]", "click[buy now]", "x" * 100_000]),
+    )
+)
+def test_step_never_raises_on_any_string(fuzz_env: Any, action: str) -> None:
+    obs, reward, terminated, truncated, info = fuzz_env.step(action)
+    assert isinstance(obs, str) and obs
+    assert isinstance(reward, float) and isinstance(terminated, bool) and isinstance(truncated, bool)
+    assert set(info) >= INFO_KEYS
+    if terminated or truncated:
+        fuzz_env.reset(seed=1)
+
+
+def test_non_string_action_is_an_invalid_step(plain_env: Any) -> None:
+    plain_env.reset(seed=0)
+    obs, reward, _, _, info = plain_env.unwrapped.step(12345)
+    assert "Invalid format: the action must be a str" in obs
+    assert not info["format_valid"] and reward == pytest.approx(-0.1)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+
+from agentgym_seal.cli import COMMANDS, Command, main, parse_option
+
+RegisterFn = Callable[..., str]
+
+
+def test_validate_correct_env_exits_0(
+    envs: ModuleType, register: RegisterFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_id = register(envs.GuessEnv)
+    assert main(["validate", env_id, "--episodes", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "expert solvability" in out
+    assert "FAIL" not in out
+    assert f"{env_id}: 5/5 checks passed" in out
+
+
+def test_validate_passes_options_to_the_env(envs: ModuleType, register: RegisterFn) -> None:
+    env_id = register(envs.GuessEnv)
+    assert main(["validate", env_id, "--option", "action_format=tagged", "--option", "max_number=30"]) == 0
+
+
+def test_validate_broken_env_exits_1(
+    envs: ModuleType, register: RegisterFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", register(envs.RaisesOnSecondCloseEnv), "--episodes", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out
+    assert "4/5 checks passed" in out
+
+
+def test_validate_unknown_id_exits_2_with_a_hint(
+    envs: ModuleType, register: RegisterFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_id = register(envs.GuessEnv)
+    assert main(["validate", env_id.lower()]) == 2
+    captured = capsys.readouterr()
+    assert f"Did you mean {env_id!r}?" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate"], ["validate", "X-v0", "--option", "no_equals_sign"], ["validate", "X-v0", "--episodes", "0"], []],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "usage: agentgym-seal" in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "validate" in capsys.readouterr().out
+
+
+def test_parse_option_decodes_json_else_keeps_the_string() -> None:
+    assert parse_option("max_number=5") == ("max_number", 5)
+    assert parse_option("action_format=plain") == ("action_format", "plain")
+    assert parse_option('tasks=["a", "b"]') == ("tasks", ["a", "b"])
+    assert parse_option("flag=true") == ("flag", True)
+    assert parse_option("name=") == ("name", "")
+    assert parse_option("url=http://x/?a=b") == ("url", "http://x/?a=b")
+    with pytest.raises(argparse.ArgumentTypeError, match="expected KEY=VALUE"):
+        parse_option("=3")
+
+
+def test_a_new_command_is_one_registry_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("name")
+
+    def run(args: argparse.Namespace) -> int:
+        print(f"hello {args.name}")
+        return 7
+
+    COMMANDS.register("hello", Command(help="say hello", configure=configure, run=run))
+    try:
+        assert main(["hello", "world"]) == 7
+    finally:
+        COMMANDS.unregister("hello")
+    assert capsys.readouterr().out == "hello world\n"
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agentgym_seal", "validate", "ALFWorldTxt-v0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Did you mean 'ALFWorldText-v0'?" in done.stderr
+    assert "Traceback" not in done.stderr
