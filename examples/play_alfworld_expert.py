@@ -9,11 +9,11 @@ import argparse
 import time
 
 import gymnasium as gym
-from agentgym_seal.environments.alfworld import DIFFICULTIES, SPLITS, TASK_TYPES
-from agentgym_seal.environments.alfworld.expert import play_expert_episode, success_table, trajectories_summary
 from rich.console import Console
 
 import agentgym_seal  # noqa: F401  (registers ALFWorldText-v0)
+from agentgym_seal.environments.alfworld import DIFFICULTIES, SPLITS, TASK_TYPES
+from agentgym_seal.environments.alfworld.expert import play_expert_episode, success_table, trajectories_summary
 
 
 def main() -> int:

@@ -6,14 +6,14 @@ from typing import Any
 
 import gymnasium
 import pytest
-from agentgym_seal.environments.alfworld import TASK_TYPES
-from agentgym_seal.environments.alfworld.env import ALFWorldTextEnv
-from agentgym_seal.environments.alfworld.expert import play_expert_episode
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agentgym_seal
+from agentgym_seal.environments.alfworld import TASK_TYPES
+from agentgym_seal.environments.alfworld.env import ALFWorldTextEnv
+from agentgym_seal.environments.alfworld.expert import play_expert_episode
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.testing import check_env
 
@@ -196,3 +196,12 @@ def test_non_string_action_is_an_invalid_step(plain_env: Any) -> None:
     obs, reward, _, _, info = plain_env.unwrapped.step(12345)
     assert "Invalid format: the action must be a str" in obs
     assert not info["format_valid"] and reward == pytest.approx(-0.1)
+
+
+def test_validate_command_passes_on_alfworld(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentgym_seal.cli import main
+
+    code = main(["validate", "ALFWorldText-v0", "--episodes", "2", "--option", "difficulty=tiny"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "expert solvability" in out

@@ -6,6 +6,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pytest
+
 from agentgym_seal.environments.alfworld import TASK_TYPES
 from agentgym_seal.environments.alfworld.games import FolderGames, GeneratedGames, export_games, read_game_folder
 from agentgym_seal.environments.alfworld.generator import (
@@ -17,7 +18,6 @@ from agentgym_seal.environments.alfworld.generator import (
     resolve_difficulty,
     sample_game,
 )
-
 from agentgym_seal.errors import ConfigError, GameDataError
 
 TINY = DIFFICULTIES["tiny"]
