@@ -12,8 +12,11 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
 # Re-install when pyproject.toml changes.
+# torch==2.13.0 first: on a CPU machine that takes the CPU wheel, and the `train` extra's range then pulls
+# no CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[alfworld,dev]"
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[alfworld,train,dev]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -24,6 +24,7 @@ class EnvEntry:
         max_episode_steps: Default turn limit, applied by Gymnasium's ``TimeLimit``.
         extra: The pip extra that installs the env's dependencies.
         has_expert: Whether ``env.unwrapped.expert_plan()`` exists (used by ``validate``).
+        family: The env family, naming its prompt template in :data:`agentgym_seal.prompting.PROMPTS`.
         kwargs: Default keyword options.
     """
 
@@ -32,6 +33,7 @@ class EnvEntry:
     max_episode_steps: int
     extra: str
     has_expert: bool = False
+    family: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,5 +61,6 @@ def register_builtin_envs() -> None:
             max_episode_steps=50,
             extra="alfworld",
             has_expert=True,
+            family="alfworld",
         )
     )

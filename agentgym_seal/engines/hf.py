@@ -1,0 +1,112 @@
+"""The ``hf`` engine: batched sampling with a KV cache on a transformers causal LM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentgym_seal.deps import require
+from agentgym_seal.engines.base import FinishReason, GenerationOutput, SamplingParams
+
+
+class HFEngine:
+    """Samples from a transformers causal LM, all prompts of a turn in one left-padded batch.
+
+    The loop is ours rather than ``model.generate`` so that it returns the exact per-token log-probs of
+    the sampled tokens, stops each row on its own stop tokens, and costs one forward per new token.
+
+    Args:
+        model: A ``PreTrainedModel`` (the learner's own module on CPU, so syncing is free).
+        pad_token_id: Id used for left padding and for finished rows.
+    """
+
+    def __init__(self, model: Any, pad_token_id: int) -> None:
+        self.model = model
+        self.pad_token_id = int(pad_token_id)
+
+    def sync_weights(self, model: Any) -> None:
+        """Copies ``model``'s weights in, unless it is the very module this engine samples from."""
+        if model is not self.model:
+            self.model.load_state_dict(model.state_dict())
+
+    def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> GenerationOutput:
+        """Samples one completion per prompt (see :class:`GenerationEngine`)."""
+        torch = require("torch", "train")
+        if not prompts:
+            return GenerationOutput([], [], [])
+        device = next(self.model.parameters()).device
+        n, width = len(prompts), max(len(p) for p in prompts)
+        input_ids = torch.full((n, width), self.pad_token_id, dtype=torch.long)  # (N, P)
+        attention = torch.zeros((n, width), dtype=torch.long)  # (N, P)
+        for i, prompt in enumerate(prompts):
+            if len(prompt) == 0:
+                raise ValueError(f"prompt {i} is empty: every prompt needs at least one token")
+            input_ids[i, width - len(prompt) :] = torch.tensor(list(prompt), dtype=torch.long)
+            attention[i, width - len(prompt) :] = 1
+        input_ids, attention = input_ids.to(device), attention.to(device)
+        generator = torch.Generator(device=device)
+        if params.seed is not None:
+            generator.manual_seed(params.seed)
+        else:
+            generator.seed()
+        stop = torch.tensor(sorted(set(params.stop_token_ids)) or [-1], device=device)  # (S,)
+
+        out_tokens = torch.full((n, params.max_new_tokens), self.pad_token_id, dtype=torch.long, device=device)
+        out_logprobs = torch.zeros((n, params.max_new_tokens), dtype=torch.float32, device=device)
+        lengths = torch.zeros(n, dtype=torch.long, device=device)  # (N,)
+        done = torch.zeros(n, dtype=torch.bool, device=device)  # (N,)
+        stopped = torch.zeros(n, dtype=torch.bool, device=device)  # (N,)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                positions = (attention.cumsum(-1) - 1).clamp(min=0)  # (N, P)
+                result = self.model(
+                    input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True
+                )
+                past, logits = result.past_key_values, result.logits[:, -1, :].float()  # (N, V)
+                next_pos = positions[:, -1] + 1  # (N,)
+                for t in range(params.max_new_tokens):
+                    token, logprob = _sample(torch, logits, params, generator)  # (N,), (N,)
+                    token = torch.where(done, torch.full_like(token, self.pad_token_id), token)
+                    out_tokens[:, t] = token
+                    out_logprobs[:, t] = logprob
+                    lengths += (~done).long()
+                    hit = torch.isin(token, stop) & ~done
+                    stopped |= hit
+                    done |= hit
+                    if bool(done.all()) or t == params.max_new_tokens - 1:
+                        break
+                    attention = torch.cat([attention, (~done).long()[:, None]], dim=1)  # (N, P+t+1)
+                    result = self.model(
+                        input_ids=token[:, None],
+                        attention_mask=attention,
+                        position_ids=next_pos[:, None],
+                        past_key_values=past,
+                        use_cache=True,
+                    )
+                    past, logits = result.past_key_values, result.logits[:, -1, :].float()
+                    next_pos = next_pos + 1
+        finally:
+            self.model.train(was_training)
+        token_ids = [out_tokens[i, : int(lengths[i])].tolist() for i in range(n)]
+        logprobs = [out_logprobs[i, : int(lengths[i])].tolist() for i in range(n)]
+        reasons: list[FinishReason] = ["stop" if bool(s) else "length" for s in stopped]
+        return GenerationOutput(token_ids, logprobs, reasons)
+
+
+def _sample(torch: Any, logits: Any, params: SamplingParams, generator: Any) -> tuple[Any, Any]:
+    """Draws one token per row; returns it and its log-prob under ``log_softmax(logits / T)``."""
+    if params.temperature == 0:
+        logp = torch.log_softmax(logits, dim=-1)  # (N, V)
+        token = logp.argmax(dim=-1)  # (N,)
+        return token, logp.gather(-1, token[:, None]).squeeze(-1)
+    logp = torch.log_softmax(logits / params.temperature, dim=-1)  # (N, V)
+    probs = logp.exp()  # (N, V)
+    if params.top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)  # (N, V)
+        keep = sorted_p.cumsum(-1) - sorted_p < params.top_p  # always keeps the top token
+        sorted_p = sorted_p * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (N,)
+    return token, logp.gather(-1, token[:, None]).squeeze(-1)

@@ -1,0 +1,19 @@
+"""Policies: the tiny embedded model and local Hugging Face checkpoints (nothing from a hub)."""
+
+from agentgym_seal.models.loading import ModelLoadError, check_model_folder, load_policy, load_tokenizer
+from agentgym_seal.models.tiny import TinyModelConfig, build_tiny_model, save_atomically, tiny_policy
+from agentgym_seal.models.tokenizer import CHAT_TEMPLATE, TAG_TOKENS, train_tokenizer
+
+__all__ = [
+    "CHAT_TEMPLATE",
+    "TAG_TOKENS",
+    "ModelLoadError",
+    "TinyModelConfig",
+    "build_tiny_model",
+    "check_model_folder",
+    "load_policy",
+    "load_tokenizer",
+    "save_atomically",
+    "tiny_policy",
+    "train_tokenizer",
+]

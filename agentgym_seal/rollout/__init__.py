@@ -1,0 +1,6 @@
+"""Rollout: prompts with a history window, batched multi-turn group rollout, step samples."""
+
+from agentgym_seal.rollout.batch import RolloutBatch, StepSample, TrajectorySummary
+from agentgym_seal.rollout.group import GroupRollout, RolloutConfig
+
+__all__ = ["GroupRollout", "RolloutBatch", "RolloutConfig", "StepSample", "TrajectorySummary"]

@@ -1,0 +1,191 @@
+"""Multi-turn group rollout: B task seeds x G envs, one batched generation per turn (SPEC 0, 7.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gymnasium
+
+from agentgym_seal.engines.base import GenerationEngine, SamplingParams
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.prompting import PROMPTS, PromptTemplate, build_prompt
+from agentgym_seal.registration import ENVS
+from agentgym_seal.rollout.batch import RolloutBatch, StepSample, TrajectorySummary
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How to roll out.
+
+    Attributes:
+        env_id: Registered env id.
+        env_kwargs: Options for ``gymnasium.make`` (the invalid-format penalty is forced to 0: the learner
+            applies it from ``format_valid``, SPEC 1.1).
+        group_size: G, environments per task seed.
+        max_turns: Turn limit (the env's ``TimeLimit``).
+        history_length: K, (observation, action) pairs in each prompt (SPEC 7.2).
+        max_prompt_length: Prompt tokens kept; longer prompts drop history, then their oldest tokens.
+        sampling: Sampling parameters for the policy's turns.
+    """
+
+    env_id: str = "ALFWorldText-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    group_size: int = 8
+    max_turns: int = 50
+    history_length: int = 2
+    max_prompt_length: int = 2048
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+    def __post_init__(self) -> None:
+        if self.group_size < 1:
+            raise ConfigError(f"group_size must be >= 1; got {self.group_size}.")
+        if self.max_turns < 1:
+            raise ConfigError(f"max_turns must be >= 1; got {self.max_turns}.")
+        if self.history_length < 0:
+            raise ConfigError(f"history_length must be >= 0; got {self.history_length}.")
+
+
+@dataclass
+class _Slot:
+    """Bookkeeping of one env during a rollout (mutable, private to this module)."""
+
+    env: Any
+    uid: int = 0
+    traj_uid: int = 0
+    seed: int = 0
+    observation: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[str, str]] = field(default_factory=list)
+    active: bool = False
+    reward: float = 0.0
+    won: bool = False
+
+
+class GroupRollout:
+    """Rolls out a policy on groups of envs; the envs are created once and reused.
+
+    Args:
+        cfg: The rollout configuration.
+        engine: Generates the responses.
+        tokenizer: The policy's tokenizer (with a chat template).
+        num_envs: How many envs to keep (B x G of the largest call).
+    """
+
+    def __init__(self, cfg: RolloutConfig, engine: GenerationEngine, tokenizer: Any, num_envs: int) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.tokenizer = tokenizer
+        entry = ENVS.get(cfg.env_id)
+        self.template: PromptTemplate = PROMPTS.get(entry.family)
+        kwargs = {**cfg.env_kwargs, "invalid_format_penalty": 0.0, "max_episode_steps": cfg.max_turns}
+        self._slots = [_Slot(gymnasium.make(cfg.env_id, **kwargs)) for _ in range(num_envs)]
+        self.truncated_prompts = 0
+
+    def close(self) -> None:
+        """Closes every env."""
+        for slot in self._slots:
+            slot.env.close()
+
+    def encode_prompt(
+        self, slot_task: str, observation: str, admissible: Sequence[str], history: Sequence[tuple[str, str]]
+    ) -> tuple[list[int], bool]:
+        """Chat-templated prompt ids; drops history, then oldest tokens, to fit ``max_prompt_length``."""
+        for keep_history in (True, False):
+            text = build_prompt(
+                self.template,
+                task=slot_task,
+                observation=observation,
+                admissible_actions=admissible,
+                history=history if keep_history else (),
+                history_length=self.cfg.history_length,
+                step=len(history),
+            )
+            chat = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+            )
+            ids: list[int] = self.tokenizer(chat, add_special_tokens=False)["input_ids"]
+            if len(ids) <= self.cfg.max_prompt_length:
+                return ids, not keep_history and bool(history)
+        return ids[-self.cfg.max_prompt_length :], True
+
+    def collect(
+        self, seeds: Sequence[int], *, group_size: int | None = None, sampling: SamplingParams | None = None
+    ) -> RolloutBatch:
+        """Rolls out ``group_size`` (default G) envs per seed until every episode ends.
+
+        Returns:
+            Every active step as a :class:`StepSample`, and one :class:`TrajectorySummary` per env.
+        """
+        g = self.cfg.group_size if group_size is None else group_size
+        params = self.cfg.sampling if sampling is None else sampling
+        needed = len(seeds) * g
+        if needed > len(self._slots):
+            raise ConfigError(f"{needed} envs needed ({len(seeds)} seeds x {g}), only {len(self._slots)} were made.")
+        slots = self._slots[:needed]
+        for i, slot in enumerate(slots):
+            slot.uid, slot.traj_uid, slot.seed = i // g, i, int(seeds[i // g])
+            slot.observation, slot.info = slot.env.reset(seed=slot.seed)
+            slot.history, slot.active, slot.reward, slot.won = [], True, 0.0, False
+
+        samples: list[StepSample] = []
+        turn = 0
+        while any(s.active for s in slots):
+            active = [s for s in slots if s.active]
+            encoded = [
+                self.encode_prompt(
+                    str(s.info.get("goal", "")), s.observation, s.info.get("admissible_actions", ()), s.history
+                )
+                for s in active
+            ]
+            self.truncated_prompts += sum(t for _, t in encoded)
+            turn_params = params if params.seed is None else _reseeded(params, turn)
+            out = self.engine.generate([ids for ids, _ in encoded], turn_params)
+            for slot, (prompt_ids, truncated), response_ids, logprobs in zip(
+                active, encoded, out.token_ids, out.logprobs, strict=True
+            ):
+                text = self.tokenizer.decode(response_ids, skip_special_tokens=True)
+                anchor = str(slot.info.get("anchor", slot.observation))
+                obs, reward, terminated, truncated_episode, info = slot.env.step(text)
+                samples.append(
+                    StepSample(
+                        prompt_ids=tuple(prompt_ids),
+                        response_ids=tuple(response_ids),
+                        old_logprobs=tuple(logprobs),
+                        response_text=text,
+                        env_reward=float(reward),
+                        format_valid=bool(info.get("format_valid", True)),
+                        action_valid=bool(info.get("action_valid", True)),
+                        uid=slot.uid,
+                        traj_uid=slot.traj_uid,
+                        step=len(slot.history),
+                        anchor=anchor,
+                        prompt_truncated=truncated,
+                        hallucination=bool(info.get("hallucination", False)),
+                    )
+                )
+                slot.history.append((slot.observation, str(info.get("action") or text[:200])))
+                slot.observation, slot.info = obs, info
+                slot.reward += float(reward)
+                slot.won = bool(info.get("won", False))
+                slot.active = not (terminated or truncated_episode)
+            turn += 1
+        trajectories = tuple(
+            TrajectorySummary(
+                uid=s.uid,
+                traj_uid=s.traj_uid,
+                seed=s.seed,
+                won=s.won,
+                episode_reward=s.reward,
+                length=len(s.history),
+                task_type=str(s.info.get("task_type", "")),
+            )
+            for s in slots
+        )
+        return RolloutBatch(tuple(samples), trajectories)
+
+
+def _reseeded(params: SamplingParams, turn: int) -> SamplingParams:
+    """A distinct, reproducible sampler seed per turn."""
+    return replace(params, seed=(params.seed or 0) * 1000 + turn)

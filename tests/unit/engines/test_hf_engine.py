@@ -1,0 +1,61 @@
+from typing import Any
+
+import pytest
+
+from agentgym_seal.engines import HFEngine, SamplingParams
+from agentgym_seal.errors import ConfigError
+
+torch = pytest.importorskip("torch")
+
+
+def prompts(tok: Any) -> list[list[int]]:
+    texts = ["You arrive at countertop 1.", "On the countertop 1, you see a apple 1, and a mug 2. " * 3, "look"]
+    return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+
+def test_greedy_logprobs_match_a_full_forward_despite_left_padding(tiny_policy: Any) -> None:
+    model, tok = tiny_policy
+    out = HFEngine(model, tok.pad_token_id).generate(prompts(tok), SamplingParams(temperature=0, max_new_tokens=6))
+    for prompt, tokens, logprobs in zip(prompts(tok), out.token_ids, out.logprobs, strict=True):
+        with torch.no_grad():
+            logp = model(torch.tensor([prompt + tokens])).logits[0].log_softmax(-1)
+        positions = range(len(prompt) - 1, len(prompt) - 1 + len(tokens))
+        assert tokens == [int(logp[p].argmax()) for p in positions]
+        assert logprobs == pytest.approx([float(logp[p, t]) for p, t in zip(positions, tokens, strict=True)], abs=1e-4)
+
+
+def test_sampling_logprobs_are_temperature_scaled_and_seeded(tiny_policy: Any) -> None:
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.pad_token_id)
+    params = SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=5, seed=3)
+    a, b = engine.generate(prompts(tok), params), engine.generate(prompts(tok), params)
+    assert a == b
+    prompt, tokens = prompts(tok)[0], a.token_ids[0]
+    with torch.no_grad():
+        logp = (model(torch.tensor([prompt + tokens])).logits[0] / 0.7).log_softmax(-1)
+    expected = [float(logp[len(prompt) - 1 + i, t]) for i, t in enumerate(tokens)]
+    assert a.logprobs[0] == pytest.approx(expected, abs=1e-4)
+
+
+def test_stop_tokens_end_each_row_and_are_kept(tiny_policy: Any) -> None:
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.pad_token_id)
+    free = engine.generate(prompts(tok), SamplingParams(temperature=0, max_new_tokens=8))
+    assert free.finish_reasons == ["length"] * 3 and all(len(t) == 8 for t in free.token_ids)
+    stop = free.token_ids[1][2]  # row 1 stops at or before its third token
+    out = engine.generate(prompts(tok), SamplingParams(temperature=0, max_new_tokens=8, stop_token_ids=(stop,)))
+    assert out.finish_reasons[1] == "stop" and len(out.token_ids[1]) <= 3
+    for row in range(3):
+        expected = free.token_ids[row]
+        cut = expected.index(stop) + 1 if stop in expected else len(expected)
+        assert out.token_ids[row] == expected[:cut]
+        assert out.finish_reasons[row] == ("stop" if stop in expected else "length")
+
+
+def test_sampling_params_validation_and_empty_prompts(tiny_policy: Any) -> None:
+    with pytest.raises(ConfigError, match="top_p"):
+        SamplingParams(top_p=0.0)
+    with pytest.raises(ConfigError, match="temperature"):
+        SamplingParams(temperature=-1)
+    model, tok = tiny_policy
+    assert HFEngine(model, tok.pad_token_id).generate([], SamplingParams()).token_ids == []
