@@ -15,14 +15,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.text import Text
 
 from agentgym_seal import __version__
-from agentgym_seal.errors import UnknownNameError
-from agentgym_seal.registry import Registry
+from agentgym_seal.errors import AgentGymError, UnknownNameError
+from agentgym_seal.registry import Registry, load_entry_point
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -140,6 +140,35 @@ def build_parser() -> argparse.ArgumentParser:
         command.configure(subparser)
         subparser.set_defaults(run=command.run)
     return parser
+
+
+def _configure_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("flags", nargs=argparse.REMAINDER, help="flags of examples/train_seal.py (see --help there)")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    # The CLI is the one module that reaches up into backends/, through entry-point strings (lazy, heavy).
+    parse_train_args = cast(
+        Callable[[list[str]], Any], load_entry_point("agentgym_seal.backends.config:parse_train_args")
+    )
+    train = cast(Callable[[Any], Any], load_entry_point("agentgym_seal.backends.trainer:train"))
+    try:
+        run_dir = train(parse_train_args(list(args.flags)))
+    except AgentGymError as exc:
+        Console(stderr=True).print(Text(f"error: {exc}"))
+        return EXIT_USAGE
+    Console().print(f"run folder: {run_dir}")
+    return EXIT_OK
+
+
+COMMANDS.register(
+    "train",
+    Command(
+        help="train with GRPO/GiGPO (+SEAL); same flags as examples/train_seal.py",
+        configure=_configure_train,
+        run=_run_train,
+    ),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

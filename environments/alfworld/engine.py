@@ -8,6 +8,7 @@ which would triple the step cost.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,36 @@ class EngineState:
     won: bool
 
 
+_SAS_CACHE_SIZE = 256
+
+
+def _install_translation_cache() -> None:
+    """Memoises Fast Downward's PDDL -> SAS translation, process-wide.
+
+    TextWorld translates the whole problem twice on every ``load`` *and* every ``reset`` (a new
+    ``PddlState`` each time), which is 80-90% of ALFWorld's reset cost; the G copies of a group and
+    every later episode of a game repeat identical work. ``pddl2sas`` is a pure function of
+    (domain, problem, optimize), and TextWorld only reads the task it returns, so sharing the result
+    is safe. Installed once, on the module attribute TextWorld calls.
+    """
+    fast_downward = require("fast_downward", "alfworld")
+    if getattr(fast_downward.pddl2sas, "_agentgym_memoised", False):
+        return
+    original = fast_downward.pddl2sas
+
+    @functools.lru_cache(maxsize=_SAS_CACHE_SIZE)
+    def cached(domain: str, problem: str, optimize: bool) -> Any:
+        return original(domain, problem, verbose=False, optimize=optimize)
+
+    def pddl2sas(domain: str, problem: str, verbose: bool = False, optimize: bool = False) -> Any:
+        if verbose:
+            return original(domain, problem, verbose=verbose, optimize=optimize)
+        return cached(domain, problem, optimize)
+
+    pddl2sas._agentgym_memoised = True  # type: ignore[attr-defined]  # a marker on our own function
+    setattr(fast_downward, "pddl2sas", pddl2sas)  # noqa: B010 - the module is typed as ModuleType
+
+
 class AlfredEngine:
     """One ALFWorld game loaded on TextWorld's PDDL engine.
 
@@ -35,6 +66,7 @@ class AlfredEngine:
     def __init__(self, game_file: str | Path) -> None:
         textworld = require("textworld", "alfworld")
         alfred_env = require("alfworld.agents.environment.alfred_tw_env", "alfworld")
+        _install_translation_cache()
         self.game_file = str(game_file)
         infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
         self._env: Any = textworld.start(

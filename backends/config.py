@@ -1,0 +1,180 @@
+"""The training configuration: small frozen dataclasses composed into :class:`TrainConfig` (tyro CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agentgym_seal.errors import ConfigError
+
+from .advantages import AdvantageConfig, GiGPOConfig, GRPOConfig
+from .seal import SEALConfig
+
+Backend = Literal["grpo", "gigpo"]
+
+
+@dataclass(frozen=True)
+class WarmupConfig:
+    """SFT warm-up on expert demonstrations (the paper's mid-training)."""
+
+    episodes: int = 160
+    """Expert episodes of the train split to learn from (0 disables the warm-up)."""
+    epochs: int = 40
+    """Passes over the demonstrations (stopped earlier by ``seconds``)."""
+    seconds: float = 240.0
+    """Wall-clock budget of the warm-up."""
+    lr: float = 3e-3
+    """Warm-up learning rate."""
+    batch_size: int = 32
+    """Sequences per warm-up step."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; every field is a ``--flag`` of ``examples/train_seal.py``."""
+
+    backend: Backend = "grpo"
+    """Advantage estimator: GRPO (SPEC 1) or GiGPO (SPEC 2)."""
+    seal_alpha: float = 0.02
+    """Weight of the SEAL loss (SPEC 3; 0 turns SEAL off)."""
+    steps: int = 40
+    """RL steps (one rollout + one update each)."""
+    seed: int = 0
+    """Seed of everything (env seeds, sampling, init, shuffling)."""
+    run_dir: str | None = None
+    """Run folder (default: runs/<backend>-seal<alpha>-seed<seed>)."""
+    resume: str | None = None
+    """Continue the run in this folder from its last checkpoint."""
+    env: str = "ALFWorldText-v0"
+    """Environment id."""
+    model: str = "tiny"
+    """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
+    engine: Literal["hf"] = "hf"
+    """Generation engine."""
+    task_types: tuple[str, ...] = ("pick_and_place_simple",)
+    """ALFWorld task types to train and evaluate on."""
+    difficulty: str = "tiny"
+    """ALFWorld room size preset (tiny, small, medium, full)."""
+    train_games_per_type: int = 400
+    """Generated train games per task type."""
+    batch_tasks: int = 8
+    """B: task seeds per RL step."""
+    group_size: int = 8
+    """G: environments per task seed."""
+    max_turns: int = 10
+    """Turn limit of an episode (the SEAL paper uses 25 for ALFWorld)."""
+    history_length: int = 2
+    """K: (observation, action) pairs in each prompt."""
+    max_prompt_length: int = 1024
+    """Prompt tokens kept."""
+    max_response_length: int = 24
+    """Generated tokens per turn."""
+    temperature: float = 1.0
+    """Rollout temperature (verl's default)."""
+    eval_temperature: float = 0.4
+    """Evaluation temperature (SPEC 1.4)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass."""
+    lr: float = 5e-4
+    """AdamW learning rate of the RL updates."""
+    mini_batch_size: int = 256
+    """Step samples per optimizer step."""
+    micro_batch_size: int = 32
+    """Step samples per forward/backward."""
+    ppo_epochs: int = 1
+    """Passes over each rollout batch."""
+    entropy_coeff: float = 0.001
+    """Entropy bonus weight."""
+    kl_coef: float = 0.0
+    """KL-to-reference weight (k3); 0 disables the reference model."""
+    invalid_penalty: float = 0.1
+    """λ: penalty of a format-invalid step (SPEC 1.1)."""
+    gamma: float = 0.95
+    """GiGPO discount."""
+    gigpo_omega: float = 1.0
+    """GiGPO step-advantage weight ω."""
+    gigpo_mode: Literal["mean_norm", "mean_std_norm"] = "mean_norm"
+    """GiGPO normalisation."""
+    seal_layers: int = 3
+    """Layers of the SEAL head (paper: 6 ALFWorld, 3 WebShop)."""
+    seal_label_source: Literal["success", "advantage_sign"] = "success"
+    """SEAL labels: trajectory success (paper) or advantage sign (authors' code)."""
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
+    """SFT warm-up."""
+    eval_every: int = 10
+    """Evaluate every N RL steps (and after the warm-up and the last step)."""
+    eval_episodes: int = 64
+    """Episodes per eval split."""
+    checkpoint_every: int = 5
+    """Checkpoint every N RL steps (and after the last)."""
+    num_threads: int = 2
+    """torch CPU threads."""
+    progress: bool = True
+    """Show rich progress bars."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "steps": self.steps >= 0,
+            "batch_tasks": self.batch_tasks >= 1,
+            "group_size": self.group_size >= 1,
+            "max_turns": self.max_turns >= 1,
+            "eval_every": self.eval_every >= 1,
+            "checkpoint_every": self.checkpoint_every >= 1,
+            "seal_alpha": self.seal_alpha >= 0,
+            "eval_episodes": self.eval_episodes >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"--{name.replace('_', '-')} has an impossible value {getattr(self, name)!r}.")
+        if self.backend == "gigpo" and self.group_size < 2:
+            raise ConfigError("GiGPO compares G >= 2 trajectories of a task. Fix: --group-size 2 or more.")
+        if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
+            raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
+
+    @property
+    def advantage(self) -> AdvantageConfig:
+        """The estimator config the backend names."""
+        if self.backend == "gigpo":
+            return GiGPOConfig(
+                gamma=self.gamma, omega=self.gigpo_omega, mode=self.gigpo_mode, invalid_penalty=self.invalid_penalty
+            )
+        return GRPOConfig(invalid_penalty=self.invalid_penalty)
+
+    @property
+    def seal(self) -> SEALConfig:
+        """The SEAL config (alpha 0 = off)."""
+        return SEALConfig(alpha=self.seal_alpha, num_layers=self.seal_layers, label_source=self.seal_label_source)
+
+    @property
+    def default_run_dir(self) -> str:
+        """``runs/<backend>-seal<alpha>-seed<seed>``."""
+        return f"runs/{self.backend}-seal{self.seal_alpha:g}-seed{self.seed}"
+
+
+#: Settings of the reference scripts (SPEC 1.4) for GPU users; override any field with its flag.
+PRESETS: dict[str, TrainConfig] = {
+    "cpu": TrainConfig(),
+    "paper-alfworld": TrainConfig(
+        task_types=(
+            "pick_and_place_simple", "look_at_obj_in_light", "pick_clean_then_place_in_recep",
+            "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep", "pick_two_obj_and_place",
+        ),
+        difficulty="full", batch_tasks=16, group_size=8, max_turns=50, history_length=2, max_prompt_length=2048,
+        max_response_length=512, lr=1e-6, mini_batch_size=256, micro_batch_size=8, kl_coef=0.01, steps=150,
+        seal_layers=6, warmup=WarmupConfig(episodes=0), eval_every=5, eval_episodes=128, train_games_per_type=600,
+    ),
+}  # fmt: skip
+
+
+def parse_train_args(argv: list[str], description: str | None = None) -> TrainConfig:
+    """Parses training flags with tyro; ``--preset NAME`` picks the defaults that other flags override."""
+    import tyro
+
+    preset = "cpu"
+    if "--preset" in argv:
+        i = argv.index("--preset")
+        if i + 1 >= len(argv) or argv[i + 1] not in PRESETS:
+            raise ConfigError.bad_option("--preset", argv[i + 1] if i + 1 < len(argv) else None, sorted(PRESETS))
+        preset = argv[i + 1]
+        argv = argv[:i] + argv[i + 2 :]
+    return tyro.cli(TrainConfig, default=PRESETS[preset], args=argv, description=description)

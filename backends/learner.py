@@ -1,0 +1,308 @@
+"""The learner: composes advantages, the policy loss, KL, entropy bonus and SEAL into optimizer steps.
+
+It only sees :class:`~agentgym_seal.rollout.RolloutBatch` step samples (never an env). Every formula
+lives in the pure functions of :mod:`.advantages`, :mod:`.losses` and :mod:`.seal`; this module batches
+tensors and steps the optimizer (SPEC 1.3: AdamW, grad clip, skip on a non-finite grad norm).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.rollout.batch import RolloutBatch, StepSample
+
+from .advantages import AdvantageConfig, AdvantageInputs, GRPOConfig, compute_advantages
+from .entropy import chunked_entropy, entropy_from_logits
+from .losses import (
+    PolicyLossConfig,
+    PolicyLossInputs,
+    PPOClipConfig,
+    agg_loss,
+    compute_policy_loss,
+    kl_penalty,
+    seal_loss,
+)
+from .seal import SEALConfig, SEALHead, seal_labels
+
+KLKind = Literal["low_var_kl", "k1", "abs", "mse"]
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Optimisation settings (SPEC 1.3-1.4).
+
+    Attributes:
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        grad_clip: Max global grad norm; a non-finite norm skips the step (counted).
+        ppo_epochs: Passes over each rollout batch.
+        mini_batch_size: Step samples per optimizer step.
+        micro_batch_size: Step samples per forward/backward (gradient accumulation).
+        temperature: The rollout temperature; logits are divided by it (SPEC 4.1).
+        entropy_coeff: Entropy bonus weight c_H (0 disables the term).
+        kl_coef: Weight of the KL to the frozen reference policy (0 disables it).
+        kl_kind: KL estimator (``low_var_kl`` = k3).
+        shuffle_seed: Seed of the mini-batch shuffling.
+    """
+
+    lr: float = 1e-6
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ppo_epochs: int = 1
+    mini_batch_size: int = 256
+    micro_batch_size: int = 16
+    temperature: float = 1.0
+    entropy_coeff: float = 0.001
+    kl_coef: float = 0.0
+    kl_kind: KLKind = "low_var_kl"
+    shuffle_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("lr", "grad_clip", "temperature"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"LearnerConfig.{name} must be > 0; got {getattr(self, name)}.")
+        for name in ("ppo_epochs", "mini_batch_size", "micro_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"LearnerConfig.{name} must be >= 1; got {getattr(self, name)}.")
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """Padded tensors of some step samples (right padding; ``T = L - 1`` predicted positions).
+
+    Attributes:
+        input_ids: ``(B, L)`` prompt + response ids.
+        attention_mask: ``(B, L)``.
+        response_mask: ``(B, T)`` positions whose next token is a response token (log-prob positions).
+        token_mask: ``(B, L)`` the response tokens themselves (SEAL reads the hidden state *at* them, SPEC 3.2).
+    """
+
+    input_ids: Tensor
+    attention_mask: Tensor
+    response_mask: Tensor
+    token_mask: Tensor
+
+
+def collate(samples: Sequence[StepSample], pad_id: int) -> TokenBatch:
+    """Right-pads ``prompt + response`` of each sample."""
+    width = max(len(s.prompt_ids) + len(s.response_ids) for s in samples)
+    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)  # (B, L)
+    attention = torch.zeros((len(samples), width), dtype=torch.long)  # (B, L)
+    token_mask = torch.zeros((len(samples), width), dtype=torch.bool)  # (B, L)
+    for i, s in enumerate(samples):
+        p, r = len(s.prompt_ids), len(s.response_ids)
+        ids[i, : p + r] = torch.tensor(s.prompt_ids + s.response_ids, dtype=torch.long)
+        attention[i, : p + r] = 1
+        token_mask[i, p : p + r] = True
+    return TokenBatch(ids, attention, token_mask[:, 1:], token_mask)
+
+
+@dataclass
+class _OldPolicy:
+    """Per-sample tensors of the pre-update policy (computed once per batch, no grad)."""
+
+    logprobs: list[Tensor] = field(default_factory=list)  # each (R_i,)
+    ref_logprobs: list[Tensor] = field(default_factory=list)
+    entropy_sum: float = 0.0
+    tokens: int = 0
+
+
+class Learner:
+    """Trains a causal LM (and, with SEAL, its classifier head) on rollout batches.
+
+    Args:
+        model: The policy (a transformers causal LM), updated in place.
+        pad_id: Padding token id.
+        cfg: Optimisation settings.
+        advantage: Estimator config (its class picks the estimator: GRPO or GiGPO).
+        policy_loss: Policy-loss config (PPO clip, Clip-Cov or KL-Cov).
+        seal: SEAL settings; ``alpha == 0`` builds no head and adds nothing.
+        ref_model: Frozen reference policy for the KL term (required iff ``cfg.kl_coef > 0``).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        pad_id: int,
+        *,
+        cfg: LearnerConfig | None = None,
+        advantage: AdvantageConfig | None = None,
+        policy_loss: PolicyLossConfig | None = None,
+        seal: SEALConfig | None = None,
+        ref_model: Any = None,
+    ) -> None:
+        self.model = model
+        self.pad_id = pad_id
+        self.cfg = cfg or LearnerConfig()
+        self.advantage_cfg: AdvantageConfig = advantage or GRPOConfig()
+        self.policy_loss_cfg: PolicyLossConfig = policy_loss or PPOClipConfig()
+        self.seal_cfg = seal or SEALConfig(alpha=0.0)
+        if self.cfg.kl_coef > 0 and ref_model is None:
+            raise ConfigError("kl_coef > 0 needs a reference policy. Fix: pass ref_model, or set kl_coef=0.")
+        self.ref_model = ref_model
+        self.head: SEALHead | None = None
+        if self.seal_cfg.alpha > 0:
+            self.head = self.seal_cfg.build_head(int(model.config.hidden_size))
+        params = list(model.parameters()) + (list(self.head.parameters()) if self.head is not None else [])
+        self.optimizer = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        self.skipped_steps = 0
+        self._shuffle = torch.Generator().manual_seed(self.cfg.shuffle_seed)
+
+    # -- advantages ----------------------------------------------------------------------------------
+    def advantages(self, batch: RolloutBatch) -> Tensor:
+        """One advantage per step sample (N,), by the configured estimator."""
+        inputs = advantage_inputs(batch)
+        return compute_advantages(inputs, self.advantage_cfg)
+
+    # -- forward -------------------------------------------------------------------------------------
+    def _forward(self, model: Any, tb: TokenBatch, *, hidden: bool) -> tuple[Tensor, Tensor, Tensor | None]:
+        out = model(input_ids=tb.input_ids, attention_mask=tb.attention_mask, output_hidden_states=hidden)
+        logits = out.logits[:, :-1].float() / self.cfg.temperature  # (B, T, V)
+        logp = torch.log_softmax(logits, dim=-1)  # (B, T, V)
+        token_logp = logp.gather(-1, tb.input_ids[:, 1:, None]).squeeze(-1)  # (B, T)
+        states = out.hidden_states[-1] if hidden else None  # (B, L, H), after the final norm (SPEC 3.2)
+        return token_logp, logits, states
+
+    @torch.no_grad()
+    def old_policy(self, samples: Sequence[StepSample]) -> _OldPolicy:
+        """Log-probs (and entropy, reference log-probs) of the pre-update policy (SPEC 4.1 logging)."""
+        result = _OldPolicy()
+        for start in range(0, len(samples), self.cfg.micro_batch_size):
+            chunk = samples[start : start + self.cfg.micro_batch_size]
+            tb = collate(chunk, self.pad_id)
+            token_logp, logits, _ = self._forward(self.model, tb, hidden=False)
+            entropy = chunked_entropy(logits)  # (B, T)
+            result.entropy_sum += float((entropy * tb.response_mask).sum())
+            result.tokens += int(tb.response_mask.sum())
+            ref_logp = self._forward(self.ref_model, tb, hidden=False)[0] if self.ref_model is not None else None
+            for i in range(len(chunk)):
+                sel = tb.response_mask[i]  # (T,)
+                result.logprobs.append(token_logp[i][sel])
+                if ref_logp is not None:
+                    result.ref_logprobs.append(ref_logp[i][sel])
+        return result
+
+    # -- update --------------------------------------------------------------------------------------
+    def update(self, batch: RolloutBatch, advantages: Tensor | None = None) -> dict[str, float]:
+        """Runs ``ppo_epochs`` passes of mini-batch updates on ``batch``; returns ``actor/*`` metrics."""
+        samples = list(batch.samples)
+        if not samples:
+            return {"actor/skipped_steps": float(self.skipped_steps)}
+        adv = self.advantages(batch) if advantages is None else advantages  # (N,)
+        won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
+        labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
+        old = self.old_policy(samples)
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+
+        def log(key: str, value: float) -> None:
+            sums[key] = sums.get(key, 0.0) + value
+            counts[key] = counts.get(key, 0) + 1
+
+        self.model.train()
+        if self.head is not None:
+            self.head.train()
+        for _ in range(self.cfg.ppo_epochs):
+            order = torch.randperm(len(samples), generator=self._shuffle).tolist()
+            for m in range(0, len(order), self.cfg.mini_batch_size):
+                mini = order[m : m + self.cfg.mini_batch_size]
+                mini_tokens = sum(len(samples[i].response_ids) for i in mini)
+                self.optimizer.zero_grad(set_to_none=True)
+                for u in range(0, len(mini), self.cfg.micro_batch_size):
+                    idx = mini[u : u + self.cfg.micro_batch_size]
+                    metrics = self._micro_step(samples, idx, adv, labels, old, mini_tokens)
+                    for key, value in metrics.items():
+                        log(key, value)
+                log("actor/grad_norm", self._optimizer_step())
+        result = {key: sums[key] / counts[key] for key in sums}
+        result["actor/entropy"] = old.entropy_sum / max(1, old.tokens)
+        result["actor/skipped_steps"] = float(self.skipped_steps)
+        return result
+
+    def _micro_step(
+        self, samples: list[StepSample], idx: list[int], adv: Tensor, labels: Tensor, old: _OldPolicy, mini_tokens: int
+    ) -> dict[str, float]:
+        chunk = [samples[i] for i in idx]
+        tb = collate(chunk, self.pad_id)
+        token_logp, logits, states = self._forward(self.model, tb, hidden=self.head is not None)
+        old_logp = torch.zeros_like(token_logp)  # (B, T)
+        for row, i in enumerate(idx):
+            old_logp[row][tb.response_mask[row]] = old.logprobs[i]
+        adv_tokens = adv[idx][:, None].expand_as(token_logp)  # (B, T)
+        pg_loss, metrics = compute_policy_loss(
+            PolicyLossInputs(token_logp, old_logp, adv_tokens, tb.response_mask), self.policy_loss_cfg
+        )
+        loss = pg_loss
+        out = {"actor/pg_loss": float(pg_loss.detach()), **{f"actor/{k}": v for k, v in metrics.items()}}
+        if self.cfg.entropy_coeff != 0:
+            entropy = agg_loss(entropy_from_logits(logits), tb.response_mask, "token-mean")
+            loss = loss - self.cfg.entropy_coeff * entropy
+        if self.cfg.kl_coef > 0:
+            ref_logp = torch.zeros_like(token_logp)  # (B, T)
+            for row, i in enumerate(idx):
+                ref_logp[row][tb.response_mask[row]] = old.ref_logprobs[i]
+            kl = agg_loss(kl_penalty(token_logp, ref_logp, kind=self.cfg.kl_kind), tb.response_mask, "token-mean")
+            loss = loss + self.cfg.kl_coef * kl
+            out["actor/kl"] = float(kl.detach())
+        else:
+            out["actor/kl"] = 0.0
+        if self.head is not None and states is not None:
+            head_logits = self.head(states)  # (B, L)  SEAL Sec. 3.2: hidden state at each response token
+            token_labels = labels[idx][:, None].expand_as(head_logits)  # (B, L)
+            bce = seal_loss(head_logits, token_labels, tb.token_mask)
+            loss = loss + self.seal_cfg.alpha * bce  # SEAL Eq. 3
+            out["actor/seal_loss"] = float(bce.detach())
+        else:
+            out["actor/seal_loss"] = 0.0
+        # token-mean over the whole mini-batch: weight each micro-batch by its share of response tokens
+        weight = int(tb.response_mask.sum()) / max(1, mini_tokens)
+        (loss * weight).backward()  # type: ignore[no-untyped-call]
+        return out
+
+    def _optimizer_step(self) -> float:
+        params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norm = float(torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
+        if not math.isfinite(norm):
+            self.skipped_steps += 1  # SPEC 1.3: skip the step on a non-finite grad norm
+            self.optimizer.zero_grad(set_to_none=True)
+            return float("nan")
+        self.optimizer.step()
+        return norm
+
+    # -- checkpointing -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, SEAL head, skip counter and shuffling RNG (the model is saved separately)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "head": None if self.head is None else self.head.state_dict(),
+            "skipped_steps": self.skipped_steps,
+            "shuffle_rng": self._shuffle.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores :meth:`state_dict` (the model's weights must already be loaded)."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.head is not None and state.get("head") is not None:
+            self.head.load_state_dict(state["head"])
+        self.skipped_steps = int(state["skipped_steps"])
+        self._shuffle.set_state(state["shuffle_rng"])
+
+
+def advantage_inputs(batch: RolloutBatch) -> AdvantageInputs:
+    """The estimator inputs of a rollout batch (invalid = format-invalid, SPEC 1.1 and 7.3)."""
+    samples = batch.samples
+    return AdvantageInputs(
+        env_rewards=torch.tensor([s.env_reward for s in samples], dtype=torch.float32),
+        invalid=torch.tensor([not s.format_valid for s in samples], dtype=torch.bool),
+        traj_ids=[s.traj_uid for s in samples],
+        group_ids=[s.uid for s in samples],
+        anchors=[s.anchor for s in samples],
+        won=torch.tensor(batch.sample_won(), dtype=torch.bool),
+    )

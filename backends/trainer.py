@@ -1,0 +1,353 @@
+"""The training loop: warm-up -> (rollout -> advantages -> update) x steps, evaluation, checkpoints.
+
+Run folder layout::
+
+    config.json      the TrainConfig
+    warmup.json      the warm-up's loss and the evaluation of the warmed-up policy (the RL baseline)
+    metrics.jsonl    one row per RL step (1..steps)
+    checkpoints/step_<k>/{model/, learner.pt, state.json}   written atomically
+    final/           the trained model, loadable with from_pretrained
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from agentgym_seal.engines import HFEngine, SamplingParams
+from agentgym_seal.errors import AgentGymError
+from agentgym_seal.experts import expert_demonstrations
+from agentgym_seal.logging import JsonlWriter, write_json_atomic
+from agentgym_seal.models import TinyModelConfig, load_policy, save_atomically, tiny_policy
+from agentgym_seal.models.sft import SFTConfig, sft_warmup
+from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.registration import ENVS
+from agentgym_seal.rollout import GroupRollout, RolloutBatch, RolloutConfig
+
+from .config import TrainConfig
+from .learner import Learner, LearnerConfig
+
+_EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+class Trainer:
+    """Owns the model, the learner, the rollouts and the run folder of one training run."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.console = Console(quiet=not cfg.progress)
+        ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
+        torch.set_num_threads(cfg.num_threads)
+        _seed_everything(cfg.seed)
+        self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
+        self.env_kwargs: dict[str, Any] = {"task_types": list(cfg.task_types), "difficulty": cfg.difficulty}
+        self.model, self.tokenizer = self._load_model()
+        self.stop_ids = tuple(
+            i for i in (self.tokenizer.convert_tokens_to_ids("</action>"), self.tokenizer.eos_token_id)
+            if isinstance(i, int) and i != self.tokenizer.unk_token_id
+        )  # fmt: skip
+        self.engine = HFEngine(self.model, self.tokenizer.pad_token_id)
+        self.learner = Learner(
+            self.model,
+            self.tokenizer.pad_token_id,
+            cfg=LearnerConfig(
+                lr=cfg.lr, mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
+                ppo_epochs=cfg.ppo_epochs, temperature=cfg.temperature, entropy_coeff=cfg.entropy_coeff,
+                kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed,
+            ),
+            advantage=cfg.advantage,
+            seal=cfg.seal,
+            ref_model=self._reference_model() if cfg.kl_coef > 0 else None,
+        )  # fmt: skip
+        self.start_step = 0
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def _load_model(self) -> tuple[Any, Any]:
+        if self.cfg.model != "tiny":
+            return load_policy(self.cfg.model)
+        corpus = self._tokenizer_corpus()
+        model, tokenizer, _ = tiny_policy(TinyModelConfig(seed=self.cfg.seed), corpus, self.run_dir.parent / ".models")
+        return model, tokenizer
+
+    def _reference_model(self) -> Any:
+        ref = type(self.model)(self.model.config)
+        ref.load_state_dict(self.model.state_dict())
+        return ref.eval().requires_grad_(False)
+
+    def _demos(self) -> list[tuple[str, str]]:
+        """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
+        key = json.dumps(
+            [self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed, self.cfg.history_length,
+             self.cfg.train_games_per_type],
+            sort_keys=True,
+        )  # fmt: skip
+        cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+        if cache.is_file():
+            return [(p, r) for p, r in json.loads(cache.read_text())]
+        pairs = self._play_demos()
+        write_json_atomic(cache, pairs)
+        return pairs
+
+    def _play_demos(self) -> list[tuple[str, str]]:
+        template = PROMPTS.get(ENVS.get(self.cfg.env).family)
+        demos = expert_demonstrations(
+            self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
+            env_id=self.cfg.env, games_per_type=self.cfg.train_games_per_type, **self.env_kwargs,
+        )  # fmt: skip
+        return [
+            (
+                build_prompt(
+                    template,
+                    task=d.task,
+                    observation=d.observation,
+                    admissible_actions=d.admissible_actions,
+                    history=d.history,
+                    history_length=self.cfg.history_length,
+                    step=len(d.history),
+                ),
+                template.expert_response.format(action=d.action),
+            )
+            for d in demos
+        ]
+
+    def _tokenizer_corpus(self) -> list[str]:
+        self._demo_pairs = self._demos() if self.cfg.warmup.episodes > 0 else []
+        corpus = [p for p, _ in self._demo_pairs] + [r for _, r in self._demo_pairs]
+        if not corpus:
+            raise AgentGymError("the tiny model's tokenizer is trained on demonstrations: set --warmup.episodes > 0")
+        return corpus
+
+    def _encode_pair(self, prompt: str, response: str) -> tuple[list[int], list[int]]:
+        chat = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+        )
+        prompt_ids = self.tokenizer(chat, add_special_tokens=False)["input_ids"][-self.cfg.max_prompt_length :]
+        response_ids = self.tokenizer(response + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        return prompt_ids, response_ids
+
+    def _rollout(self, split: str, num_envs: int, group_size: int) -> GroupRollout:
+        games = self.cfg.train_games_per_type if split == "train" else None
+        return GroupRollout(
+            RolloutConfig(
+                env_id=self.cfg.env,
+                env_kwargs={**self.env_kwargs, "split": split, "games_per_type": games},
+                group_size=group_size,
+                max_turns=self.cfg.max_turns,
+                history_length=self.cfg.history_length,
+                max_prompt_length=self.cfg.max_prompt_length,
+                sampling=SamplingParams(
+                    temperature=self.cfg.temperature,
+                    top_p=self.cfg.top_p,
+                    max_new_tokens=self.cfg.max_response_length,
+                    stop_token_ids=self.stop_ids,
+                ),
+            ),
+            self.engine,
+            self.tokenizer,
+            num_envs=num_envs,
+        )
+
+    # -- evaluation ----------------------------------------------------------------------------------
+    def evaluate(self, rollouts: dict[str, GroupRollout], step: int) -> dict[str, float]:
+        """Success per split and per task type at the eval temperature (fixed seeds, fixed sampler)."""
+        metrics: dict[str, float] = {}
+        seeds = [self.cfg.seed + _EVAL_SEED_OFFSET + i for i in range(self.cfg.eval_episodes)]
+        all_won: list[bool] = []
+        for split, rollout in rollouts.items():
+            params = SamplingParams(
+                temperature=self.cfg.eval_temperature,
+                top_p=self.cfg.top_p,
+                max_new_tokens=self.cfg.max_response_length,
+                stop_token_ids=self.stop_ids,
+                seed=self.cfg.seed + 7,
+            )
+            batch = rollout.collect(seeds, group_size=1, sampling=params)
+            per_type: dict[str, list[bool]] = defaultdict(list)
+            for t in batch.trajectories:
+                per_type[t.task_type].append(t.won)
+                all_won.append(t.won)
+            metrics[f"eval/{split}/success_rate"] = batch.success_rate
+            for task_type, won in per_type.items():
+                metrics[f"eval/{split}/success_rate/{task_type}"] = sum(won) / len(won)
+        metrics["eval/success_rate"] = sum(all_won) / max(1, len(all_won))
+        for task_type in self.cfg.task_types:
+            values = [metrics[k] for k in metrics if k.endswith(f"/success_rate/{task_type}")]
+            if values:
+                metrics[f"eval/success_rate/{task_type}"] = sum(values) / len(values)
+        return metrics
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def _checkpoint_dir(self, step: int) -> Path:
+        return self.run_dir / "checkpoints" / f"step_{step:06d}"
+
+    def save_checkpoint(self, step: int) -> None:
+        """Writes model, learner state and RNG states for ``step`` (all or nothing)."""
+
+        def save(tmp: Path) -> None:
+            self.model.save_pretrained(tmp / "model")
+            self.tokenizer.save_pretrained(tmp / "model")
+            torch.save({"learner": self.learner.state_dict(), "rng": _rng_state()}, tmp / "learner.pt")
+            (tmp / "state.json").write_text(json.dumps({"step": step}))
+
+        save_atomically(self._checkpoint_dir(step), save)
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint of the run folder."""
+        folder = self.run_dir / "checkpoints"
+        done = sorted(p for p in folder.glob("step_*") if (p / "state.json").is_file()) if folder.is_dir() else []
+        return done[-1] if done else None
+
+    def load_checkpoint(self, path: Path) -> int:
+        """Restores a checkpoint; returns the step it was taken after."""
+        state = json.loads((path / "state.json").read_text())
+        model, _ = load_policy(path / "model")
+        self.model.load_state_dict(model.state_dict())
+        saved = torch.load(path / "learner.pt", weights_only=False)
+        self.learner.load_state_dict(saved["learner"])
+        _set_rng_state(saved["rng"])
+        return int(state["step"])
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> dict[str, float]:
+        """Runs (or resumes) the whole training; returns the last metrics row."""
+        cfg = self.cfg
+        write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
+        last = self.latest_checkpoint() if cfg.resume else None
+        train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
+        evals = {s: self._rollout(s, cfg.eval_episodes, 1) for s in ("valid_seen", "valid_unseen")}
+        row: dict[str, float] = {}
+        try:
+            if last is not None:
+                self.start_step = self.load_checkpoint(last) + 1
+                self.metrics.keep_until(self.start_step - 1)
+                self.console.print(f"resumed from {last}")
+            else:
+                self.metrics.keep_until(0)
+                warmup = {**self._warmup(), **self.evaluate(evals, 0)}
+                write_json_atomic(self.run_dir / "warmup.json", warmup)
+                self.console.print(_summary(warmup))
+                self.save_checkpoint(0)
+                self.start_step = 1
+            for step in range(self.start_step, cfg.steps + 1):
+                row = self.train_step(train, step)
+                if step % cfg.eval_every == 0 or step == cfg.steps:
+                    row.update(self.evaluate(evals, step))
+                self.metrics.write(row)
+                self.console.print(_summary(row))
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    self.save_checkpoint(step)
+        finally:
+            train.close()
+            for rollout in evals.values():
+                rollout.close()
+        self._save_final()
+        return row
+
+    def _warmup(self) -> dict[str, float]:
+        if self.cfg.warmup.episodes <= 0:
+            return {}
+        pairs_text = getattr(self, "_demo_pairs", None) or self._demos()
+        pairs = [self._encode_pair(p, r) for p, r in pairs_text]
+        w = self.cfg.warmup
+        result = sft_warmup(
+            self.model, pairs, self.tokenizer.pad_token_id,
+            SFTConfig(epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed),
+        )  # fmt: skip
+        return {
+            "warmup/loss": result.final_loss,
+            "warmup/epochs": result.epochs_done,
+            "timing/warmup_s": result.seconds,
+        }
+
+    def train_step(self, rollout: GroupRollout, step: int) -> dict[str, float]:
+        """One RL step: rollout of B x G, advantages, update; returns the metrics row."""
+        cfg = self.cfg
+        seeds = [cfg.seed * 1_000_003 + (step - 1) * cfg.batch_tasks + b for b in range(cfg.batch_tasks)]
+        t0 = time.perf_counter()
+        params = dataclasses.replace(rollout.cfg.sampling, seed=cfg.seed * 7919 + step)
+        batch = rollout.collect(seeds, sampling=params)
+        t1 = time.perf_counter()
+        advantages = self.learner.advantages(batch)
+        actor = self.learner.update(batch, advantages)
+        t2 = time.perf_counter()
+        return {
+            "step": step,
+            **train_metrics(batch, advantages),
+            **actor,
+            "timing/rollout_s": t1 - t0,
+            "timing/update_s": t2 - t1,
+        }
+
+    def _save_final(self) -> None:
+        final = self.run_dir / "final"
+
+        def save(tmp: Path) -> None:
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            if self.learner.head is not None:
+                torch.save(self.learner.head.state_dict(), tmp / "seal_head.pt")
+
+        save_atomically(final, save)
+
+
+def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, float]:
+    """``train/*`` and ``adv/*`` metrics of one rollout batch."""
+    n = max(1, len(batch.samples))
+    trajectories = batch.trajectories
+    return {
+        "train/success_rate": batch.success_rate,
+        "train/episode_reward": sum(t.episode_reward for t in trajectories) / max(1, len(trajectories)),
+        "train/episode_length": sum(t.length for t in trajectories) / max(1, len(trajectories)),
+        "train/valid_action_ratio": sum(s.format_valid for s in batch.samples) / n,
+        "train/admissible_action_ratio": sum(s.action_valid for s in batch.samples) / n,
+        "train/step_samples": float(len(batch.samples)),
+        "adv/mean": float(advantages.mean()) if len(advantages) else 0.0,
+        "adv/nonzero_frac": float((advantages.abs() > 1e-6).float().mean()) if len(advantages) else 0.0,
+    }
+
+
+def _summary(row: dict[str, float]) -> str:
+    keys = ("train/success_rate", "eval/success_rate", "actor/entropy", "actor/pg_loss", "timing/rollout_s")
+    shown = " ".join(f"{k}={row[k]:.3g}" for k in keys if k in row and row[k] is not None)
+    return f"step {row.get('step', 0)}: {shown}"
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Runs a training and returns its run folder."""
+    trainer = Trainer(cfg)
+    trainer.run()
+    return trainer.run_dir
+
+
+def remove_run(path: str | Path) -> None:
+    """Deletes a run folder (used by tests)."""
+    shutil.rmtree(path, ignore_errors=True)

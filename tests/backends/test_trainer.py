@@ -1,0 +1,108 @@
+"""End to end: examples/train_seal.py on a few steps writes the pinned run folder, and resumes exactly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentgym_seal.backends.config import TrainConfig, parse_train_args
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.logging import read_jsonl
+
+pytest.importorskip("torch")
+REPO = Path(__file__).resolve().parents[2]
+SMALL = [
+    "--warmup.episodes", "4", "--warmup.seconds", "2", "--eval-episodes", "2", "--batch-tasks", "2",
+    "--group-size", "2", "--max-turns", "3", "--checkpoint-every", "1", "--eval-every", "2", "--no-progress",
+    "--max-response-length", "12",
+]  # fmt: skip
+PINNED = {
+    "step", "train/success_rate", "train/episode_reward", "train/valid_action_ratio", "actor/entropy",
+    "actor/pg_loss", "actor/kl", "actor/seal_loss", "actor/grad_norm", "timing/rollout_s", "timing/update_s",
+}  # fmt: skip
+
+
+def run_script(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train_seal.py"), *SMALL, *args],
+        capture_output=True, text=True, check=check, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"},
+    )  # fmt: skip
+
+
+def comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if not k.startswith("timing/")} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("runs") / "reference"
+    run_script("--backend", "grpo", "--seal-alpha", "0.02", "--steps", "3", "--seed", "1", "--run-dir", str(run))
+    return run
+
+
+def test_run_folder_has_every_pinned_file_and_key(reference_run: Path) -> None:
+    rows = read_jsonl(reference_run / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert set(row) >= PINNED, PINNED - set(row)
+    for step in (2, 3):  # eval steps: every 2 and the last
+        assert "eval/success_rate" in rows[step - 1]
+        assert "eval/success_rate/pick_and_place_simple" in rows[step - 1]
+    assert "eval/success_rate" in json.loads((reference_run / "warmup.json").read_text())
+    assert json.loads((reference_run / "config.json").read_text())["backend"] == "grpo"
+    from transformers import AutoModelForCausalLM
+
+    AutoModelForCausalLM.from_pretrained(reference_run / "final", local_files_only=True)
+    assert (reference_run / "final" / "seal_head.pt").is_file()
+    assert not list(reference_run.rglob(".*.tmp*")) and not [p for p in reference_run.rglob(".*") if p.is_dir()]
+
+
+def test_resume_gives_the_same_metrics(reference_run: Path) -> None:
+    run = reference_run.parent / "resumed"
+    run_script("--backend", "grpo", "--steps", "2", "--seed", "1", "--run-dir", str(run))
+    run_script("--backend", "grpo", "--steps", "3", "--seed", "1", "--resume", str(run))
+    assert comparable(read_jsonl(run / "metrics.jsonl")) == comparable(read_jsonl(reference_run / "metrics.jsonl"))
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_then_resume_gives_the_same_metrics(reference_run: Path) -> None:
+    run = reference_run.parent / "killed"
+    args = [sys.executable, str(REPO / "examples" / "train_seal.py"), *SMALL]
+    args += ["--steps", "3", "--seed", "1", "--run-dir", str(run)]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (run / "checkpoints" / "step_000002" / "state.json").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_script("--steps", "3", "--seed", "1", "--resume", str(run))
+    assert comparable(read_jsonl(run / "metrics.jsonl")) == comparable(read_jsonl(reference_run / "metrics.jsonl"))
+
+
+def test_gigpo_without_seal_runs(reference_run: Path) -> None:
+    run = reference_run.parent / "gigpo"
+    run_script("--backend", "gigpo", "--seal-alpha", "0", "--steps", "1", "--seed", "1", "--run-dir", str(run))
+    (row,) = read_jsonl(run / "metrics.jsonl")
+    assert row["actor/seal_loss"] == 0.0 and not (run / "final" / "seal_head.pt").exists()
+
+
+def test_impossible_flags_fail_at_start_with_the_fix() -> None:
+    with pytest.raises(ConfigError, match="Fix: --group-size 2 or more"):
+        parse_train_args(["--backend", "gigpo", "--group-size", "1"])
+    with pytest.raises(ConfigError, match="--preset"):
+        parse_train_args(["--preset", "nope"])
+    assert parse_train_args(["--preset", "paper-alfworld", "--steps", "3"]).steps == 3
+    assert parse_train_args([]) == TrainConfig()
+
+
+def test_unknown_env_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
+    bad_env = run_script("--env", "ALFWorldTxt-v0", "--run-dir", str(tmp_path / "a"), check=False)
+    assert bad_env.returncode != 0 and "Did you mean 'ALFWorldText-v0'" in bad_env.stderr
+    bad_model = run_script("--model", str(tmp_path / "nope"), "--run-dir", str(tmp_path / "b"), check=False)
+    assert bad_model.returncode != 0 and "does not exist" in bad_model.stderr
