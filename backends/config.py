@@ -19,10 +19,10 @@ class WarmupConfig:
 
     episodes: int = 160
     """Expert episodes of the train split to learn from (0 disables the warm-up)."""
-    epochs: int = 40
-    """Passes over the demonstrations (stopped earlier by ``seconds``)."""
-    seconds: float = 240.0
-    """Wall-clock budget of the warm-up."""
+    epochs: int = 14
+    """Passes over the demonstrations."""
+    seconds: float | None = None
+    """Optional wall-clock cap (makes the warm-up depend on machine speed, so runs stop being reproducible)."""
     lr: float = 3e-3
     """Warm-up learning rate."""
     batch_size: int = 32
@@ -87,6 +87,8 @@ class TrainConfig:
     """Entropy bonus weight."""
     kl_coef: float = 0.0
     """KL-to-reference weight (k3); 0 disables the reference model."""
+    drop_zero_advantage: bool = True
+    """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0)."""
     invalid_penalty: float = 0.1
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
     gamma: float = 0.95
@@ -161,7 +163,8 @@ PRESETS: dict[str, TrainConfig] = {
         ),
         difficulty="full", batch_tasks=16, group_size=8, max_turns=50, history_length=2, max_prompt_length=2048,
         max_response_length=512, lr=1e-6, mini_batch_size=256, micro_batch_size=8, kl_coef=0.01, steps=150,
-        seal_layers=6, warmup=WarmupConfig(episodes=0), eval_every=5, eval_episodes=128, train_games_per_type=600,
+        seal_layers=6, warmup=WarmupConfig(episodes=0), drop_zero_advantage=False, eval_every=5, eval_episodes=128,
+        train_games_per_type=600,
     ),
 }  # fmt: skip
 

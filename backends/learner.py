@@ -49,7 +49,11 @@ class LearnerConfig:
         entropy_coeff: Entropy bonus weight c_H (0 disables the term).
         kl_coef: Weight of the KL to the frozen reference policy (0 disables it).
         kl_kind: KL estimator (``low_var_kl`` = k3).
-        shuffle_seed: Seed of the mini-batch shuffling.
+        shuffle_seed: Seed of the mini-batch shuffling (and of the SEAL head's init).
+        drop_zero_advantage: Leave samples with zero advantage (groups whose outcomes all tie) out of the
+            gradient step, as DAPO's dynamic sampling does: their policy-gradient term is exactly 0, so this
+            only drops their entropy-bonus and SEAL terms and saves their forward/backward. The old-policy
+            pass (entropy metric) still covers every sample.
     """
 
     lr: float = 1e-6
@@ -63,6 +67,7 @@ class LearnerConfig:
     kl_coef: float = 0.0
     kl_kind: KLKind = "low_var_kl"
     shuffle_seed: int = 0
+    drop_zero_advantage: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip", "temperature"):
@@ -149,7 +154,9 @@ class Learner:
         self.ref_model = ref_model
         self.head: SEALHead | None = None
         if self.seal_cfg.alpha > 0:
-            self.head = self.seal_cfg.build_head(int(model.config.hidden_size))
+            with torch.random.fork_rng():  # the head's init must not depend on what ran before
+                torch.manual_seed(self.cfg.shuffle_seed)
+                self.head = self.seal_cfg.build_head(int(model.config.hidden_size))
         params = list(model.parameters()) + (list(self.head.parameters()) if self.head is not None else [])
         self.optimizer = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         self.skipped_steps = 0
@@ -194,11 +201,14 @@ class Learner:
         """Runs ``ppo_epochs`` passes of mini-batch updates on ``batch``; returns ``actor/*`` metrics."""
         samples = list(batch.samples)
         if not samples:
-            return {"actor/skipped_steps": float(self.skipped_steps)}
+            return {"actor/skipped_steps": float(self.skipped_steps), "actor/trained_samples": 0.0}
         adv = self.advantages(batch) if advantages is None else advantages  # (N,)
         won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
         labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
         old = self.old_policy(samples)
+        trainable = list(range(len(samples)))
+        if self.cfg.drop_zero_advantage:
+            trainable = [i for i in trainable if abs(float(adv[i])) > 1e-6]
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
 
@@ -210,7 +220,7 @@ class Learner:
         if self.head is not None:
             self.head.train()
         for _ in range(self.cfg.ppo_epochs):
-            order = torch.randperm(len(samples), generator=self._shuffle).tolist()
+            order = [trainable[j] for j in torch.randperm(len(trainable), generator=self._shuffle).tolist()]
             for m in range(0, len(order), self.cfg.mini_batch_size):
                 mini = order[m : m + self.cfg.mini_batch_size]
                 mini_tokens = sum(len(samples[i].response_ids) for i in mini)
@@ -222,6 +232,7 @@ class Learner:
                         log(key, value)
                 log("actor/grad_norm", self._optimizer_step())
         result = {key: sums[key] / counts[key] for key in sums}
+        result["actor/trained_samples"] = float(len(trainable))
         result["actor/entropy"] = old.entropy_sum / max(1, old.tokens)
         result["actor/skipped_steps"] = float(self.skipped_steps)
         return result

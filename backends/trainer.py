@@ -82,7 +82,7 @@ class Trainer:
             cfg=LearnerConfig(
                 lr=cfg.lr, mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
                 ppo_epochs=cfg.ppo_epochs, temperature=cfg.temperature, entropy_coeff=cfg.entropy_coeff,
-                kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed,
+                kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed, drop_zero_advantage=cfg.drop_zero_advantage,
             ),
             advantage=cfg.advantage,
             seal=cfg.seal,
@@ -254,6 +254,7 @@ class Trainer:
                 self.metrics.keep_until(0)
                 warmup = {**self._warmup(), **self.evaluate(evals, 0)}
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
+                _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
                 self.console.print(_summary(warmup))
                 self.save_checkpoint(0)
                 self.start_step = 1

@@ -119,3 +119,24 @@ def test_kl_needs_a_reference_model(tiny_policy: Any) -> None:
     model, tok = tiny_policy
     with pytest.raises(ConfigError, match="needs a reference policy"):
         Learner(model, tok.pad_token_id, cfg=LearnerConfig(kl_coef=0.1))
+
+
+def test_dropping_zero_advantage_samples_changes_nothing_but_the_cost(tiny_policy: Any) -> None:
+    model_a, tok = fresh(tiny_policy)
+    model_b = copy.deepcopy(model_a)
+    batch = make_batch(tok)
+    adv = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0])  # a won and a lost trajectory
+    cfg = {"lr": 1e-3, "entropy_coeff": 0.0, "micro_batch_size": 8}
+    full = Learner(model_a, tok.pad_token_id, cfg=LearnerConfig(**cfg)).update(batch, adv)
+    dropped = Learner(model_b, tok.pad_token_id, cfg=LearnerConfig(**cfg, drop_zero_advantage=True)).update(batch, adv)
+    assert full["actor/trained_samples"] == 8 and dropped["actor/trained_samples"] == 4
+    assert full["actor/entropy"] == dropped["actor/entropy"]
+    # token-mean over fewer tokens rescales the gradient; Adam's first step is scale-free, so every weight
+    # with a real gradient moves the same way (weights whose gradient is below Adam's eps are noise)
+    moved = 0
+    for a, b, p0 in zip(model_a.parameters(), model_b.parameters(), tiny_policy[0].parameters(), strict=True):
+        da, db = (a - p0).flatten(), (b - p0).flatten()
+        big = da.abs() > 5e-4
+        moved += int(big.sum())
+        assert torch.allclose(da[big], db[big], rtol=0.05)
+    assert moved > 1000

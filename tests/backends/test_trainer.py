@@ -18,7 +18,7 @@ from agentgym_seal.logging import read_jsonl
 pytest.importorskip("torch")
 REPO = Path(__file__).resolve().parents[2]
 SMALL = [
-    "--warmup.episodes", "4", "--warmup.seconds", "2", "--eval-episodes", "2", "--batch-tasks", "2",
+    "--warmup.episodes", "4", "--warmup.epochs", "2", "--eval-episodes", "2", "--batch-tasks", "2",
     "--group-size", "2", "--max-turns", "3", "--checkpoint-every", "1", "--eval-every", "2", "--no-progress",
     "--max-response-length", "12",
 ]  # fmt: skip
@@ -92,9 +92,11 @@ def test_gigpo_without_seal_runs(reference_run: Path) -> None:
     assert row["actor/seal_loss"] == 0.0 and not (run / "final" / "seal_head.pt").exists()
 
 
-def test_impossible_flags_fail_at_start_with_the_fix() -> None:
-    with pytest.raises(ConfigError, match="Fix: --group-size 2 or more"):
+def test_impossible_flags_fail_at_start_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:  # tyro prints our ConfigError's message and exits 2
         parse_train_args(["--backend", "gigpo", "--group-size", "1"])
+    assert exit_info.value.code == 2
+    assert "Fix: --group-size 2 or more" in " ".join(capsys.readouterr().err.split())
     with pytest.raises(ConfigError, match="--preset"):
         parse_train_args(["--preset", "nope"])
     assert parse_train_args(["--preset", "paper-alfworld", "--steps", "3"]).steps == 3
