@@ -1,11 +1,11 @@
-# Two entry points (see README): `make demo` runs the main job on embedded defaults, `make test` runs the
+# Two entry points (see README): `make train` runs the main job on embedded defaults, `make test` runs the
 # test suite with lint and type checks. Both create ./.venv and install what they need on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: train demo test lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e ".[alfworld,train,dev]"
 	touch $@
+
+train: $(VENV)/.installed
+	$(BIN)/python examples/train_seal.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/play_alfworld_expert.py

@@ -1,7 +1,9 @@
-"""Expert play for any env that exposes ``env.unwrapped.expert_plan()``: episodes and SFT demonstrations.
+"""Expert play for any env with an expert: episodes and SFT demonstrations.
 
-Generic over env ids (it only uses ``gymnasium.make`` and ``expert_plan``), so any family with an
-expert (ALFWorld's planner, WebShop's goal-directed clicker, ...) gets demonstrations for free.
+Generic over env ids (it only uses ``gymnasium.make`` and the env's expert), so any family with an
+expert (ALFWorld's planner or explorer, WebShop's goal-directed clicker, ...) gets demonstrations for
+free. The expert's move is ``env.unwrapped.expert_action()`` when the env has it, else the first
+command of ``env.unwrapped.expert_plan()``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,18 @@ import gymnasium
 from agentgym_seal.types import Demonstration, Trajectory, Transition
 
 
+def next_expert_command(env: gymnasium.Env[str, str]) -> str | None:
+    """The env expert's next command, or ``None`` when it has none."""
+    inner: Any = env.unwrapped
+    if hasattr(inner, "expert_action"):
+        action: str | None = inner.expert_action()
+        return action
+    plan: list[str] = inner.expert_plan()
+    return plan[0] if plan else None
+
+
 def play_expert_episode(env: gymnasium.Env[str, str], seed: int | None = None) -> Trajectory:
-    """Plays one episode by always taking the first command of ``env.unwrapped.expert_plan()``.
+    """Plays one episode with the env's expert (:func:`next_expert_command`).
 
     ``env`` must read plain commands (``action_format="plain"``). The episode ends on win, on the time
     limit, or if the planner has no plan.
@@ -24,15 +36,15 @@ def play_expert_episode(env: gymnasium.Env[str, str], seed: int | None = None) -
     transitions: list[Transition] = []
     done = False
     while not done:
-        plan = env.unwrapped.expert_plan()  # type: ignore[attr-defined]
-        if not plan:
+        command = next_expert_command(env)
+        if command is None:
             break
         anchor = str(info.get("anchor", obs))
-        next_obs, reward, terminated, truncated, info = env.step(plan[0])
+        next_obs, reward, terminated, truncated, info = env.step(command)
         transitions.append(
             Transition(
                 observation=obs,
-                action=plan[0],
+                action=command,
                 reward=float(reward),
                 next_observation=next_obs,
                 terminated=terminated,
@@ -72,21 +84,21 @@ def expert_demonstrations(
             history: list[tuple[str, str]] = []
             done = False
             while not done:
-                plan = env.unwrapped.expert_plan()  # type: ignore[attr-defined]
-                if not plan:
+                command = next_expert_command(env)
+                if command is None:
                     break
                 demos.append(
                     Demonstration(
                         task=str(info["goal"]),
                         observation=obs,
                         admissible_actions=tuple(info["admissible_actions"]),
-                        action=plan[0],
+                        action=command,
                         history=tuple(history[-history_length:]) if history_length > 0 else (),
                         task_type=str(info["task_type"]),
                     )
                 )
-                history.append((obs, plan[0]))
-                obs, _, terminated, truncated, info = env.step(plan[0])
+                history.append((obs, command))
+                obs, _, terminated, truncated, info = env.step(command)
                 done = terminated or truncated
     finally:
         env.close()

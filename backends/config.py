@@ -27,6 +27,8 @@ class WarmupConfig:
     """Warm-up learning rate."""
     batch_size: int = 32
     """Sequences per warm-up step."""
+    expert: Literal["planner", "explorer"] = "explorer"
+    """Demonstrator: the planner (knows where things are) or the explorer (searches first, then plans)."""
 
 
 @dataclass(frozen=True)

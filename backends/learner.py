@@ -32,6 +32,10 @@ from .losses import (
 from .seal import SEALConfig, SEALHead, seal_labels
 
 KLKind = Literal["low_var_kl", "k1", "abs", "mse"]
+_ACTOR_KEYS = (
+    "actor/pg_loss", "actor/pg_clipfrac", "actor/pg_clipfrac_lower", "actor/ppo_kl", "actor/kl", "actor/seal_loss",
+    "actor/grad_norm",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,9 @@ class Learner:
         """Runs ``ppo_epochs`` passes of mini-batch updates on ``batch``; returns ``actor/*`` metrics."""
         samples = list(batch.samples)
         if not samples:
-            return {"actor/skipped_steps": float(self.skipped_steps), "actor/trained_samples": 0.0}
+            return dict.fromkeys(_ACTOR_KEYS, 0.0) | {
+                "actor/entropy": 0.0, "actor/skipped_steps": float(self.skipped_steps), "actor/trained_samples": 0.0,
+            }  # fmt: skip
         adv = self.advantages(batch) if advantages is None else advantages  # (N,)
         won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
         labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
@@ -231,7 +237,8 @@ class Learner:
                     for key, value in metrics.items():
                         log(key, value)
                 log("actor/grad_norm", self._optimizer_step())
-        result = {key: sums[key] / counts[key] for key in sums}
+        # Every key is always present: a batch with nothing to train on (all groups tied) logs zeros.
+        result = dict.fromkeys(_ACTOR_KEYS, 0.0) | {key: sums[key] / counts[key] for key in sums}
         result["actor/trained_samples"] = float(len(trainable))
         result["actor/entropy"] = old.entropy_sum / max(1, old.tokens)
         result["actor/skipped_steps"] = float(self.skipped_steps)

@@ -107,7 +107,7 @@ class Trainer:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
         key = json.dumps(
             [self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed, self.cfg.history_length,
-             self.cfg.train_games_per_type],
+             self.cfg.train_games_per_type, self.cfg.warmup.expert],
             sort_keys=True,
         )  # fmt: skip
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -121,7 +121,8 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, games_per_type=self.cfg.train_games_per_type, **self.env_kwargs,
+            env_id=self.cfg.env, games_per_type=self.cfg.train_games_per_type, expert=self.cfg.warmup.expert,
+            **self.env_kwargs,
         )  # fmt: skip
         return [
             (
@@ -294,9 +295,11 @@ class Trainer:
         cfg = self.cfg
         seeds = [cfg.seed * 1_000_003 + (step - 1) * cfg.batch_tasks + b for b in range(cfg.batch_tasks)]
         t0 = time.perf_counter()
+        phases_before = dict(rollout.timing)
         params = dataclasses.replace(rollout.cfg.sampling, seed=cfg.seed * 7919 + step)
         batch = rollout.collect(seeds, sampling=params)
         t1 = time.perf_counter()
+        phases = {f"timing/rollout_{k}_s": rollout.timing[k] - phases_before[k] for k in rollout.timing}
         advantages = self.learner.advantages(batch)
         actor = self.learner.update(batch, advantages)
         t2 = time.perf_counter()
@@ -304,6 +307,7 @@ class Trainer:
             "step": step,
             **train_metrics(batch, advantages),
             **actor,
+            **phases,
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -82,6 +83,10 @@ class GroupRollout:
         kwargs = {**cfg.env_kwargs, "invalid_format_penalty": 0.0, "max_episode_steps": cfg.max_turns}
         self._slots = [_Slot(gymnasium.make(cfg.env_id, **kwargs)) for _ in range(num_envs)]
         self.truncated_prompts = 0
+        #: Seconds spent per phase, summed over calls: reset, prompt (templating + tokenising), generate, env_step.
+        self.timing: dict[str, float] = {"reset": 0.0, "prompt": 0.0, "generate": 0.0, "env_step": 0.0}
+        #: Tokens generated, summed over calls.
+        self.generated_tokens = 0
 
     def close(self) -> None:
         """Closes every env."""
@@ -124,10 +129,12 @@ class GroupRollout:
         if needed > len(self._slots):
             raise ConfigError(f"{needed} envs needed ({len(seeds)} seeds x {g}), only {len(self._slots)} were made.")
         slots = self._slots[:needed]
+        clock = time.perf_counter()
         for i, slot in enumerate(slots):
             slot.uid, slot.traj_uid, slot.seed = i // g, i, int(seeds[i // g])
             slot.observation, slot.info = slot.env.reset(seed=slot.seed)
             slot.history, slot.active, slot.reward, slot.won = [], True, 0.0, False
+        clock = self._tick("reset", clock)
 
         samples: list[StepSample] = []
         turn = 0
@@ -141,7 +148,10 @@ class GroupRollout:
             ]
             self.truncated_prompts += sum(t for _, t in encoded)
             turn_params = params if params.seed is None else _reseeded(params, turn)
+            clock = self._tick("prompt", clock)
             out = self.engine.generate([ids for ids, _ in encoded], turn_params)
+            self.generated_tokens += sum(len(t) for t in out.token_ids)
+            clock = self._tick("generate", clock)
             for slot, (prompt_ids, truncated), response_ids, logprobs in zip(
                 active, encoded, out.token_ids, out.logprobs, strict=True
             ):
@@ -170,6 +180,7 @@ class GroupRollout:
                 slot.reward += float(reward)
                 slot.won = bool(info.get("won", False))
                 slot.active = not (terminated or truncated_episode)
+            clock = self._tick("env_step", clock)
             turn += 1
         trajectories = tuple(
             TrajectorySummary(
@@ -184,6 +195,11 @@ class GroupRollout:
             for s in slots
         )
         return RolloutBatch(tuple(samples), trajectories)
+
+    def _tick(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timing[phase] += now - since
+        return now
 
 
 def _reseeded(params: SamplingParams, turn: int) -> SamplingParams:

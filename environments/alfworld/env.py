@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, SupportsFloat
+from typing import Any, Literal, SupportsFloat
 
 import gymnasium
 import numpy as np
@@ -16,6 +16,7 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.spaces import TextSpace
 
 from .engine import AlfredEngine, EngineState
+from .explorer import ExplorerState, explorer_action, observe_command
 from .games import DEFAULT_GAMES_PER_TYPE, FolderGames, GameRef, GameSource, GeneratedGames, default_cache_dir
 from .generator import DIFFICULTIES, SPLITS, Difficulty, Split, resolve_difficulty
 from .scenes import TASK_TYPES
@@ -40,6 +41,8 @@ class ALFWorldConfig:
         won_reward: Reward for winning (the paper's 10).
         invalid_format_penalty: Subtracted on a step whose message format is invalid (SPEC 7.3).
         cache_dir: Where generated games are cached (default ``~/.cache/agentgym_seal``).
+        expert: Whose moves :meth:`ALFWorldTextEnv.expert_action` returns: ``planner`` (knows where
+            everything is) or ``explorer`` (searches unvisited receptacles first; better SFT demos).
     """
 
     split: Split = "train"
@@ -51,6 +54,7 @@ class ALFWorldConfig:
     won_reward: float = 10.0
     invalid_format_penalty: float = 0.1
     cache_dir: str | None = field(default=None)
+    expert: Literal["planner", "explorer"] = "planner"
 
     def __post_init__(self) -> None:
         where = "ALFWorldText-v0"
@@ -65,6 +69,8 @@ class ALFWorldConfig:
             raise ConfigError.bad_option("action_format", self.action_format, ACTION_FORMATS, where=where)
         if not isinstance(self.difficulty, Difficulty) and self.difficulty not in DIFFICULTIES:
             raise ConfigError.bad_option("difficulty", self.difficulty, DIFFICULTIES, where=where)
+        if self.expert not in ("planner", "explorer"):
+            raise ConfigError.bad_option("expert", self.expert, ["planner", "explorer"], where=where)
         if self.games_per_type is not None and self.games_per_type < 1:
             raise ConfigError.bad_option("games_per_type", self.games_per_type, ["an int >= 1", None], where=where)
 
@@ -136,6 +142,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._executed: list[str] = []  # engine commands since reset, to rebuild the state after unpickling
         self._last_obs = ""
         self._anchor = ""
+        self._explorer = ExplorerState(np.random.default_rng(0))
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -146,6 +153,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         assert self._engine is not None
         self._state = self._engine.reset()
         self._executed = []
+        self._explorer = ExplorerState(np.random.default_rng(int(self.np_random.integers(1 << 62))))
         self._goal = _goal_of(self._state.feedback)
         self._last_obs = self._anchor = self._state.feedback
         return self._last_obs, self._info(action="", format_valid=True, action_valid=True)
@@ -166,6 +174,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
             self._state = self._engine.step(command)
             self._executed.append(command)
             obs = self._state.feedback
+            observe_command(self._explorer, command, obs)
         else:
             obs = self._schema.no_op_feedback
         self._anchor = obs  # the raw env text, without our format hint (GiGPO anchor, SPEC 0)
@@ -194,6 +203,13 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         if self._engine is None or self._state is None:
             raise AgentGymError("ALFWorldText-v0: expert_plan() before reset(). Fix: call env.reset() first.")
         return [] if self._state.won else self._engine.plan()
+
+    def expert_action(self) -> str | None:
+        """The configured expert's next command (``None`` once won or without a plan)."""
+        plan = self.expert_plan()
+        if self.config.expert == "planner":
+            return plan[0] if plan else None
+        return explorer_action(self._explorer, plan, self.admissible_actions, self._anchor)
 
     @property
     def admissible_actions(self) -> list[str]:

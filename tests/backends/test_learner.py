@@ -140,3 +140,13 @@ def test_dropping_zero_advantage_samples_changes_nothing_but_the_cost(tiny_polic
         moved += int(big.sum())
         assert torch.allclose(da[big], db[big], rtol=0.05)
     assert moved > 1000
+
+
+def test_a_batch_with_nothing_to_train_still_logs_every_key(tiny_policy: Any) -> None:
+    model, tok = fresh(tiny_policy)
+    learner = Learner(model, tok.pad_token_id, cfg=LearnerConfig(drop_zero_advantage=True))
+    metrics = learner.update(make_batch(tok), torch.zeros(8))
+    assert metrics["actor/trained_samples"] == 0
+    for key in ("actor/pg_loss", "actor/kl", "actor/seal_loss", "actor/grad_norm", "actor/entropy"):
+        assert key in metrics
+    assert Learner(model, tok.pad_token_id).update(RolloutBatch((), ()))["actor/pg_loss"] == 0.0

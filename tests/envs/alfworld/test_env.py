@@ -205,3 +205,17 @@ def test_validate_command_passes_on_alfworld(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "expert solvability" in out
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_explorer_searches_before_it_finds_and_still_wins(task_type: str) -> None:
+    planner = make(task_types=[task_type], action_format="plain", difficulty="small")
+    explorer = make(task_types=[task_type], action_format="plain", difficulty="small", expert="explorer")
+    planned, explored = [], []
+    for seed in range(3):
+        planned.append(play_expert_episode(planner, seed=seed))
+        explored.append(play_expert_episode(explorer, seed=seed))
+    assert all(t.won for t in explored), [[s.action for s in t.transitions] for t in explored]
+    assert sum(len(t) for t in explored) >= sum(len(t) for t in planned)
+    assert explorer.unwrapped.expert_action() is None  # won: no further move
+    planner.close(), explorer.close()
