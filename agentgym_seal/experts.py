@@ -95,6 +95,7 @@ def expert_demonstrations(
                         action=command,
                         history=tuple(history[-history_length:]) if history_length > 0 else (),
                         task_type=str(info["task_type"]),
+                        step=len(history),
                     )
                 )
                 history.append((obs, command))

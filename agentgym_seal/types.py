@@ -96,8 +96,10 @@ class Demonstration:
         observation: The raw observation before the expert's action.
         admissible_actions: The commands the env accepted at that point.
         action: The expert's command.
-        history: The previous (observation, action) pairs of the episode, oldest first.
+        history: The last (observation, action) pairs before this step, oldest first (at most the
+            ``history_length`` the demonstrations were made with).
         task_type: The env's task family (e.g. ``"pick_and_place_simple"``), ``""`` if none.
+        step: Steps taken in the episode before this one (prompts number steps from it).
     """
 
     task: str
@@ -106,3 +108,4 @@ class Demonstration:
     action: str
     history: tuple[tuple[str, str], ...] = ()
     task_type: str = ""
+    step: int = 0

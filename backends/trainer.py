@@ -39,6 +39,7 @@ from .config import TrainConfig
 from .learner import Learner, LearnerConfig
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
+_DEMO_CACHE_VERSION = 2  # bump when the prompt text of demonstrations changes
 
 
 def _seed_everything(seed: int) -> None:
@@ -106,8 +107,8 @@ class Trainer:
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
         key = json.dumps(
-            [self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed, self.cfg.history_length,
-             self.cfg.train_games_per_type, self.cfg.warmup.expert],
+            [_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed,
+             self.cfg.history_length, self.cfg.train_games_per_type, self.cfg.warmup.expert],
             sort_keys=True,
         )  # fmt: skip
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -133,7 +134,7 @@ class Trainer:
                     admissible_actions=d.admissible_actions,
                     history=d.history,
                     history_length=self.cfg.history_length,
-                    step=len(d.history),
+                    step=d.step,
                 ),
                 template.expert_response.format(action=d.action),
             )

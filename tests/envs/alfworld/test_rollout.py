@@ -62,3 +62,31 @@ def test_prompt_truncation_is_counted(tiny_policy: Any) -> None:
     assert all(len(s.prompt_ids) == 32 and s.prompt_truncated for s in batch.samples)
     assert ro.truncated_prompts == len(batch.samples)
     ro.close()
+
+
+def test_demonstration_prompts_match_rollout_prompts(tiny_policy: Any) -> None:
+    """SFT must see exactly the prompts the policy later sees (step numbers, history window)."""
+    from agentgym_seal.experts import expert_demonstrations
+    from agentgym_seal.prompting import build_prompt
+
+    model, tok = tiny_policy
+    cfg = RolloutConfig(env_kwargs={"difficulty": "tiny"}, group_size=1, max_prompt_length=100_000)
+    rollout = GroupRollout(cfg, HFEngine(model, tok.pad_token_id), tok, num_envs=1)
+
+    demos = expert_demonstrations(2, seed=3, history_length=2, difficulty="tiny", expert="explorer")
+    full_history: list[tuple[str, str]] = []
+    for demo in demos:
+        if demo.step == 0:
+            full_history = []
+        ids, _ = rollout.encode_prompt(demo.task, demo.observation, demo.admissible_actions, full_history)
+        text = build_prompt(
+            rollout.template, task=demo.task, observation=demo.observation, admissible_actions=demo.admissible_actions,
+            history=demo.history, history_length=2, step=demo.step,
+        )  # fmt: skip
+        chat = rollout.tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
+        assert rollout.tokenizer(chat, add_special_tokens=False)["input_ids"] == ids
+        full_history.append((demo.observation, demo.action))
+    assert max(d.step for d in demos) >= 3
+    rollout.close()
