@@ -53,6 +53,10 @@ class TrainConfig:
     """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
     engine: Literal["hf"] = "hf"
     """Generation engine."""
+    tiny_hidden_size: int = 128
+    """Width of the tiny model (used when ``--model tiny``)."""
+    tiny_layers: int = 4
+    """Decoder layers of the tiny model (used when ``--model tiny``)."""
     task_types: tuple[str, ...] = ("pick_and_place_simple",)
     """ALFWorld task types to train and evaluate on."""
     difficulty: str = "tiny"

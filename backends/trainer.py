@@ -96,7 +96,13 @@ class Trainer:
         if self.cfg.model != "tiny":
             return load_policy(self.cfg.model)
         corpus = self._tokenizer_corpus()
-        model, tokenizer, _ = tiny_policy(TinyModelConfig(seed=self.cfg.seed), corpus, self.run_dir.parent / ".models")
+        size = TinyModelConfig(
+            hidden_size=self.cfg.tiny_hidden_size,
+            intermediate_size=4 * self.cfg.tiny_hidden_size,
+            num_layers=self.cfg.tiny_layers,
+            seed=self.cfg.seed,
+        )
+        model, tokenizer, _ = tiny_policy(size, corpus, self.run_dir.parent / ".models")
         return model, tokenizer
 
     def _reference_model(self) -> Any:
