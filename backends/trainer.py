@@ -24,6 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from agentgym_seal.engines import HFEngine, SamplingParams
 from agentgym_seal.errors import AgentGymError
@@ -266,14 +274,22 @@ class Trainer:
                 self.console.print(_summary(warmup))
                 self.save_checkpoint(0)
                 self.start_step = 1
-            for step in range(self.start_step, cfg.steps + 1):
-                row = self.train_step(train, step)
-                if step % cfg.eval_every == 0 or step == cfg.steps:
-                    row.update(self.evaluate(evals, step))
-                self.metrics.write(row)
-                self.console.print(_summary(row))
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                    self.save_checkpoint(step)
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn(), console=self.console, disable=not cfg.progress,
+            ) as progress:  # fmt: skip
+                bar = progress.add_task("RL", total=cfg.steps, completed=self.start_step - 1)
+                for step in range(self.start_step, cfg.steps + 1):
+                    progress.update(bar, description=f"step {step}: rollout + update")
+                    row = self.train_step(train, step)
+                    if step % cfg.eval_every == 0 or step == cfg.steps:
+                        progress.update(bar, description=f"step {step}: evaluation")
+                        row.update(self.evaluate(evals, step))
+                    self.metrics.write(row)
+                    progress.console.print(_summary(row))
+                    if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                        self.save_checkpoint(step)
+                    progress.advance(bar)
         finally:
             train.close()
             for rollout in evals.values():
@@ -287,10 +303,16 @@ class Trainer:
         pairs_text = getattr(self, "_demo_pairs", None) or self._demos()
         pairs = [self._encode_pair(p, r) for p, r in pairs_text]
         w = self.cfg.warmup
-        result = sft_warmup(
-            self.model, pairs, self.tokenizer.pad_token_id,
-            SFTConfig(epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed),
-        )  # fmt: skip
+        with Progress(
+            TextColumn("warm-up (SFT)"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+            TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
+        ) as progress:  # fmt: skip
+            bar = progress.add_task("sft", total=None, loss=float("nan"))
+            result = sft_warmup(
+                self.model, pairs, self.tokenizer.pad_token_id,
+                SFTConfig(epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed),
+                on_step=lambda done, total, loss: progress.update(bar, completed=done, total=total, loss=loss),
+            )  # fmt: skip
         return {
             "warmup/loss": result.final_loss,
             "warmup/epochs": result.epochs_done,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,16 @@ def pad_batch(
 
 
 def sft_warmup(
-    model: Any, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, cfg: SFTConfig
+    model: Any,
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    pad_id: int,
+    cfg: SFTConfig,
+    on_step: Callable[[int, int, float], None] | None = None,
 ) -> SFTResult:
-    """Trains ``model`` on (prompt ids, response ids) pairs with next-token loss on the response only."""
+    """Trains ``model`` on (prompt ids, response ids) pairs with next-token loss on the response only.
+
+    ``on_step(step, total_steps, loss)`` is called after every optimizer step (progress display).
+    """
     torch = require("torch", "train")
     if not pairs:
         raise ValueError("sft_warmup needs at least one (prompt, response) pair")
@@ -94,6 +101,8 @@ def sft_warmup(
             scheduler.step()
             step += 1
             loss_value = float(loss.detach())
+            if on_step is not None:
+                on_step(step, total, loss_value)
             if cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds:
                 return SFTResult(step, step / steps_per_epoch, loss_value, time.perf_counter() - start)
     return SFTResult(step, step / steps_per_epoch, loss_value, time.perf_counter() - start)
