@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -79,6 +78,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
         self.env_kwargs: dict[str, Any] = {"task_types": list(cfg.task_types), "difficulty": cfg.difficulty}
+        self._demo_pairs: list[tuple[str, str]] = []  # filled when the tiny tokenizer is trained on them
         self.model, self.tokenizer = self._load_model()
         self.stop_ids = tuple(
             i for i in (self.tokenizer.convert_tokens_to_ids("</action>"), self.tokenizer.eos_token_id)
@@ -300,7 +300,7 @@ class Trainer:
     def _warmup(self) -> dict[str, float]:
         if self.cfg.warmup.episodes <= 0:
             return {}
-        pairs_text = getattr(self, "_demo_pairs", None) or self._demos()
+        pairs_text = self._demo_pairs or self._demos()
         pairs = [self._encode_pair(p, r) for p, r in pairs_text]
         w = self.cfg.warmup
         with Progress(
@@ -380,8 +380,3 @@ def train(cfg: TrainConfig) -> Path:
     trainer = Trainer(cfg)
     trainer.run()
     return trainer.run_dir
-
-
-def remove_run(path: str | Path) -> None:
-    """Deletes a run folder (used by tests)."""
-    shutil.rmtree(path, ignore_errors=True)
