@@ -32,11 +32,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agentgym_seal.atomic import save_atomically, write_json_atomic
 from agentgym_seal.engines import HFEngine, SamplingParams
 from agentgym_seal.errors import AgentGymError
 from agentgym_seal.experts import expert_demonstrations
-from agentgym_seal.logging import JsonlWriter, write_json_atomic
-from agentgym_seal.models import TinyModelConfig, load_policy, save_atomically, tiny_policy
+from agentgym_seal.logging import JsonlWriter
+from agentgym_seal.models import TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.prompting import PROMPTS, build_prompt
 from agentgym_seal.registration import ENVS

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from agentgym_seal.atomic import write_json_atomic, write_text_atomic
+
+__all__ = ["JsonlWriter", "read_jsonl", "write_json_atomic"]
 
 
 def _clean(value: Any) -> Any:
@@ -15,23 +18,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Writes ``obj`` as JSON to ``path`` via a temp file and a rename: readers see old or new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a run folder is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -66,9 +52,4 @@ class JsonlWriter:
     def keep_until(self, step: int) -> None:
         """Drops rows with ``step > step`` (after a resume from that step's checkpoint), atomically."""
         rows = [r for r in read_jsonl(self.path) if int(r.get("step", -1)) <= step]
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))

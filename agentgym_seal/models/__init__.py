@@ -1,7 +1,7 @@
 """Policies: the tiny embedded model and local Hugging Face checkpoints (nothing from a hub)."""
 
 from agentgym_seal.models.loading import ModelLoadError, check_model_folder, load_policy, load_tokenizer
-from agentgym_seal.models.tiny import TinyModelConfig, build_tiny_model, save_atomically, tiny_policy
+from agentgym_seal.models.tiny import TinyModelConfig, build_tiny_model, tiny_policy
 from agentgym_seal.models.tokenizer import CHAT_TEMPLATE, TAG_TOKENS, train_tokenizer
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "check_model_folder",
     "load_policy",
     "load_tokenizer",
-    "save_atomically",
     "tiny_policy",
     "train_tokenizer",
 ]

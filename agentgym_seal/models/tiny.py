@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from agentgym_seal.atomic import save_atomically
 from agentgym_seal.deps import require
 from agentgym_seal.models.loading import load_policy
 from agentgym_seal.models.tokenizer import train_tokenizer
@@ -66,20 +64,6 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer: Any) -> Any:
     )
     torch.manual_seed(cfg.seed)
     return transformers.Qwen2ForCausalLM(config)
-
-
-def save_atomically(folder: Path, save: Callable[[Path], None]) -> None:
-    """Runs ``save(tmp)`` into a sibling temp folder, then renames it to ``folder`` (all or nothing)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        save(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def tiny_policy(cfg: TinyModelConfig, corpus: Sequence[str], cache_dir: str | Path) -> tuple[Any, Any, Path]:

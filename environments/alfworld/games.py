@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from agentgym_seal.atomic import save_atomically
 from agentgym_seal.errors import GameDataError
 
 from .engine import AlfredEngine
@@ -56,21 +56,6 @@ def default_cache_dir() -> Path:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _write_json_atomic(folder: Path, docs: dict[str, Any]) -> None:
-    """Writes ``{name: json_doc}`` into ``folder`` atomically: all files appear at once or none."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for name, doc in docs.items():
-            (tmp / name).write_text(json.dumps(doc), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_game_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -113,7 +98,12 @@ def generate_game(folder: Path, split: Split, task_type: str, index: int, diffic
         raise GameDataError(f"generated game {split}/{task_type}/{index} is not solvable by the planner (a bug)")
     game, traj = game_documents(spec, walkthrough)
     traj["agentgym_seal"]["game_sha256"] = _digest(json.dumps(game))
-    _write_json_atomic(folder, {GAME_FILE: game, TRAJ_FILE: traj})
+
+    def save(tmp: Path) -> None:
+        for name, doc in ((GAME_FILE, game), (TRAJ_FILE, traj)):
+            (tmp / name).write_text(json.dumps(doc), encoding="utf-8")
+
+    save_atomically(folder, save)
     return folder / GAME_FILE
 
 

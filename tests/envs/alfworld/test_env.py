@@ -86,8 +86,8 @@ def test_tagged_format_penalty_and_message_say_what_was_wrong() -> None:
     obs, reward, _, _, info = env.step("<action>look</action>")  # no <think>: executed, but penalised
     assert not info["format_valid"] and info["action_valid"] and reward == pytest.approx(-0.1)
     assert "Invalid format: missing <think>...</think>" in obs
-    assert info["anchor"].startswith("You arrive") or info["anchor"]  # raw env text, no hint
-    assert "Invalid format" not in info["anchor"]
+    assert info["anchor"] == obs.split(" (Invalid format")[0]  # the raw env text, without our hint
+    assert info["anchor"] and "Invalid format" not in info["anchor"]
     env.close()
 
 
