@@ -31,6 +31,8 @@ class WarmupConfig:
     """Sequences per warm-up step."""
     expert: Literal["planner", "explorer"] = "planner"
     """Demonstrator: the planner (knows where things are) or the explorer (searches first, then plans)."""
+    games_per_type: int = 400
+    """Train games per task type the demonstrations are drawn from (the first of the RL pool's games)."""
 
 
 @dataclass(frozen=True)
