@@ -48,15 +48,26 @@ class GenerationOutput:
         logprobs: Log-probability of each generated token under the temperature-scaled policy
             (``log_softmax(logits / T)``; greedy uses T = 1), the quantity the learner recomputes.
         finish_reasons: ``stop`` (hit a stop token) or ``length`` (hit ``max_new_tokens``).
+        entropies: Per generated token, the entropy (nats) of the distribution it was drawn from, taken as
+            ``softmax(logits / T)`` over the whole vocabulary (greedy uses T = 1, like ``logprobs``; top-p
+            truncation is not applied, so this is the entropy the learner's ``actor/entropy`` measures).
+            ``None`` when the engine cannot provide them (see :attr:`GenerationEngine.provides_entropies`).
     """
 
     token_ids: list[list[int]]
     logprobs: list[list[float]]
     finish_reasons: list[FinishReason]
+    entropies: list[list[float]] | None = None
 
 
 class GenerationEngine(Protocol):
-    """Batched generation from token ids. Implementations: ``hf`` (transformers), ``vllm``."""
+    """Batched generation from token ids. Implementations: ``hf`` (transformers), ``vllm``.
+
+    ``provides_entropies`` says whether :attr:`GenerationOutput.entropies` is filled; consumers that need
+    them (the entropy reward shapers) check it before training starts.
+    """
+
+    provides_entropies: bool
 
     def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> GenerationOutput:
         """Generates one completion per prompt."""

@@ -13,12 +13,15 @@ class HFEngine:
     """Samples from a transformers causal LM, all prompts of a turn in one left-padded batch.
 
     The loop is ours rather than ``model.generate`` so that it returns the exact per-token log-probs of
-    the sampled tokens, stops each row on its own stop tokens, and costs one forward per new token.
+    the sampled tokens (and the entropy of each token's sampling distribution, from the same float32
+    log-softmax), stops each row on its own stop tokens, and costs one forward per new token.
 
     Args:
         model: A ``PreTrainedModel`` (the learner's own module on CPU, so syncing is free).
         pad_token_id: Id used for left padding and for finished rows.
     """
+
+    provides_entropies = True
 
     def __init__(self, model: Any, pad_token_id: int) -> None:
         self.model = model
@@ -33,7 +36,7 @@ class HFEngine:
         """Samples one completion per prompt (see :class:`GenerationEngine`)."""
         torch = require("torch", "train")
         if not prompts:
-            return GenerationOutput([], [], [])
+            return GenerationOutput([], [], [], [])
         device = next(self.model.parameters()).device
         n, width = len(prompts), max(len(p) for p in prompts)
         input_ids = torch.full((n, width), self.pad_token_id, dtype=torch.long)  # (N, P)
@@ -53,6 +56,7 @@ class HFEngine:
 
         out_tokens = torch.full((n, params.max_new_tokens), self.pad_token_id, dtype=torch.long, device=device)
         out_logprobs = torch.zeros((n, params.max_new_tokens), dtype=torch.float32, device=device)
+        out_entropies = torch.zeros((n, params.max_new_tokens), dtype=torch.float32, device=device)
         lengths = torch.zeros(n, dtype=torch.long, device=device)  # (N,)
         done = torch.zeros(n, dtype=torch.bool, device=device)  # (N,)
         stopped = torch.zeros(n, dtype=torch.bool, device=device)  # (N,)
@@ -67,10 +71,11 @@ class HFEngine:
                 past, logits = result.past_key_values, result.logits[:, -1, :].float()  # (N, V)
                 next_pos = positions[:, -1] + 1  # (N,)
                 for t in range(params.max_new_tokens):
-                    token, logprob = _sample(torch, logits, params, generator)  # (N,), (N,)
+                    token, logprob, entropy = _sample(torch, logits, params, generator)  # (N,) x3
                     token = torch.where(done, torch.full_like(token, self.pad_token_id), token)
                     out_tokens[:, t] = token
                     out_logprobs[:, t] = logprob
+                    out_entropies[:, t] = entropy
                     lengths += (~done).long()
                     hit = torch.isin(token, stop) & ~done
                     stopped |= hit
@@ -91,22 +96,29 @@ class HFEngine:
             self.model.train(was_training)
         token_ids = [out_tokens[i, : int(lengths[i])].tolist() for i in range(n)]
         logprobs = [out_logprobs[i, : int(lengths[i])].tolist() for i in range(n)]
+        entropies = [out_entropies[i, : int(lengths[i])].tolist() for i in range(n)]
         reasons: list[FinishReason] = ["stop" if bool(s) else "length" for s in stopped]
-        return GenerationOutput(token_ids, logprobs, reasons)
+        return GenerationOutput(token_ids, logprobs, reasons, entropies)
 
 
-def _sample(torch: Any, logits: Any, params: SamplingParams, generator: Any) -> tuple[Any, Any]:
-    """Draws one token per row; returns it and its log-prob under ``log_softmax(logits / T)``."""
+def _sample(torch: Any, logits: Any, params: SamplingParams, generator: Any) -> tuple[Any, Any, Any]:
+    """Draws one token per row; returns it, its log-prob and the entropy of ``log_softmax(logits / T)``."""
     if params.temperature == 0:
         logp = torch.log_softmax(logits, dim=-1)  # (N, V)
         token = logp.argmax(dim=-1)  # (N,)
-        return token, logp.gather(-1, token[:, None]).squeeze(-1)
+        return token, logp.gather(-1, token[:, None]).squeeze(-1), _entropy(torch, logp)
     logp = torch.log_softmax(logits / params.temperature, dim=-1)  # (N, V)
     probs = logp.exp()  # (N, V)
+    entropy = -(probs * logp).nan_to_num().sum(-1)  # (N,) before top-p truncation; 0 * -inf -> 0
     if params.top_p < 1.0:
         sorted_p, order = probs.sort(dim=-1, descending=True)  # (N, V)
         keep = sorted_p.cumsum(-1) - sorted_p < params.top_p  # always keeps the top token
         sorted_p = sorted_p * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
     token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (N,)
-    return token, logp.gather(-1, token[:, None]).squeeze(-1)
+    return token, logp.gather(-1, token[:, None]).squeeze(-1), entropy
+
+
+def _entropy(torch: Any, logp: Any) -> Any:
+    """Row entropies ``-sum p log p`` of log-probabilities ``logp`` (N, V) -> (N,)."""
+    return -(logp.exp() * logp).nan_to_num().sum(-1)

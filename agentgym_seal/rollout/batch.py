@@ -23,6 +23,9 @@ class StepSample:
         anchor: The raw observation the action was taken from (GiGPO anchor state).
         prompt_truncated: The prompt had to be shortened to fit ``max_prompt_length``.
         hallucination: The env flagged this step as a hallucination (``info["hallucination"]``).
+        entropies: Per response token, the entropy of its sampling distribution (``None`` when the engine
+            does not provide them, :attr:`GenerationOutput.entropies`).
+        tool_call: The step ran a tool call (``info["tool_call"]``, e.g. a SearchQA search).
     """
 
     prompt_ids: tuple[int, ...]
@@ -38,6 +41,8 @@ class StepSample:
     anchor: str
     prompt_truncated: bool = False
     hallucination: bool = False
+    entropies: tuple[float, ...] | None = None
+    tool_call: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class TrajectorySummary:
     episode_reward: float
     length: int
     task_type: str
+    tool_calls: int = 0
+    """Steps of the trajectory that ran a tool call."""
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class _Slot:
     active: bool = False
     reward: float = 0.0
     won: bool = False
+    tool_calls: int = 0
 
 
 class GroupRollout:
@@ -133,7 +134,7 @@ class GroupRollout:
         for i, slot in enumerate(slots):
             slot.uid, slot.traj_uid, slot.seed = i // g, i, int(seeds[i // g])
             slot.observation, slot.info = slot.env.reset(seed=slot.seed)
-            slot.history, slot.active, slot.reward, slot.won = [], True, 0.0, False
+            slot.history, slot.active, slot.reward, slot.won, slot.tool_calls = [], True, 0.0, False, 0
         clock = self._tick("reset", clock)
 
         samples: list[StepSample] = []
@@ -152,12 +153,14 @@ class GroupRollout:
             out = self.engine.generate([ids for ids, _ in encoded], turn_params)
             self.generated_tokens += sum(len(t) for t in out.token_ids)
             clock = self._tick("generate", clock)
-            for slot, (prompt_ids, truncated), response_ids, logprobs in zip(
-                active, encoded, out.token_ids, out.logprobs, strict=True
+            entropies = out.entropies if out.entropies is not None else [None] * len(active)
+            for slot, (prompt_ids, truncated), response_ids, logprobs, token_entropies in zip(
+                active, encoded, out.token_ids, out.logprobs, entropies, strict=True
             ):
                 text = self.tokenizer.decode(response_ids, skip_special_tokens=True)
                 anchor = str(slot.info.get("anchor", slot.observation))
                 obs, reward, terminated, truncated_episode, info = slot.env.step(text)
+                tool_call = bool(info.get("tool_call", False))
                 samples.append(
                     StepSample(
                         prompt_ids=tuple(prompt_ids),
@@ -173,12 +176,15 @@ class GroupRollout:
                         anchor=anchor,
                         prompt_truncated=truncated,
                         hallucination=bool(info.get("hallucination", False)),
+                        entropies=None if token_entropies is None else tuple(token_entropies),
+                        tool_call=tool_call,
                     )
                 )
                 slot.history.append((slot.observation, str(info.get("action") or text[:200])))
                 slot.observation, slot.info = obs, info
                 slot.reward += float(reward)
                 slot.won = bool(info.get("won", False))
+                slot.tool_calls += tool_call
                 slot.active = not (terminated or truncated_episode)
             clock = self._tick("env_step", clock)
             turn += 1
@@ -191,6 +197,7 @@ class GroupRollout:
                 episode_reward=s.reward,
                 length=len(s.history),
                 task_type=str(s.info.get("task_type", "")),
+                tool_calls=s.tool_calls,
             )
             for s in slots
         )

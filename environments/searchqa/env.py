@@ -137,9 +137,9 @@ class SearchQAEnv(gymnasium.Env[str, str]):
     ## Info
     ``won`` (EM = 1 on the answer step), ``em``, ``f1``, ``answer`` (``None`` before an answer),
     ``retrieved_ids`` (this step's passage ids), ``episode_retrieved_ids`` (all, in order, unique),
-    ``num_searches``, ``hallucination``, ``anchor``, ``format_valid``, ``action_valid``, ``action``,
-    ``goal`` (the question), ``question_id``, ``task_type`` (question type), ``supporting_ids`` and
-    ``admissible_actions`` (``[]``: free text).
+    ``num_searches``, ``tool_call`` (this step ran a search), ``hallucination``, ``anchor``, ``format_valid``,
+    ``action_valid``, ``action``, ``goal`` (the question), ``question_id``, ``task_type`` (question type),
+    ``supporting_ids`` and ``admissible_actions`` (``[]``: free text).
 
     ``hallucination`` is decided on the answer step only (``False`` elsewhere): the answer is flagged when
     its normalised text occurs (on word boundaries) in none of the passages retrieved in the episode. An
@@ -249,13 +249,14 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         self._turns += 1
         self._step_ids = []
         reward = 0.0
-        action_valid = False
+        action_valid = tool_call = False
         if self._done:
             obs = "The episode is over: the question was answered. Call reset()."
         elif parsed.kind == "answer":
             obs, reward, action_valid = self._answer_step(parsed.content), self._score(), True
         elif parsed.kind == "search" and parsed.content.strip():
             obs, action_valid = self._search_step(parsed.content[: cfg.max_query_chars]), True
+            tool_call = True
         elif parsed.kind == "search":
             obs = "\n<information>The query was empty: nothing was searched.</information>\n"
         else:
@@ -265,7 +266,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         self._anchor = obs
         self._last_obs = obs
         terminated = self._done
-        return obs, reward, terminated, False, self._info(parsed, action_valid)
+        return obs, reward, terminated, False, self._info(parsed, action_valid, tool_call)
 
     def _search_step(self, query: str) -> str:
         docs = self.search(query)
@@ -296,7 +297,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
     def _score(self) -> float:
         return self.config.correct_reward * (self._em if self.config.reward == "em" else self._f1)
 
-    def _info(self, parsed: SearchAction, action_valid: bool) -> dict[str, Any]:
+    def _info(self, parsed: SearchAction, action_valid: bool, tool_call: bool = False) -> dict[str, Any]:
         assert self._question is not None
         answered = self._answer is not None
         return {
@@ -307,6 +308,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
             "retrieved_ids": list(self._step_ids),
             "episode_retrieved_ids": list(self._episode_ids),
             "num_searches": self._num_searches,
+            "tool_call": tool_call,
             "hallucination": self._hallucination if parsed.kind == "answer" and action_valid else False,
             "anchor": self._anchor,
             "format_valid": parsed.format_valid,

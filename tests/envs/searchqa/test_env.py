@@ -48,6 +48,7 @@ def test_expert_episode_info() -> None:
     for step, message in enumerate(plan):
         obs, reward, terminated, truncated, info = env.step(message)
         total += float(reward)
+        assert info["tool_call"] == message.startswith("<search>")  # the rollout counts tool calls from it
         if message.startswith("<search>"):
             assert obs.startswith("\n<information>Doc 1(Title: ") and obs.endswith("</information>\n")
             assert len(info["retrieved_ids"]) == 3 and info["num_searches"] == step + 1

@@ -59,3 +59,27 @@ def test_sampling_params_validation_and_empty_prompts(tiny_policy: Any) -> None:
         SamplingParams(temperature=-1)
     model, tok = tiny_policy
     assert HFEngine(model, tok.pad_token_id).generate([], SamplingParams()).token_ids == []
+
+
+@pytest.mark.parametrize(("temperature", "top_p"), [(0.7, 0.9), (1.3, 1.0), (0.0, 1.0)])
+def test_entropies_are_those_of_the_logits_at_the_temperature(
+    tiny_policy: Any, temperature: float, top_p: float
+) -> None:
+    model, tok = tiny_policy
+    engine = HFEngine(model, tok.pad_token_id)
+    assert engine.provides_entropies
+    out = engine.generate(prompts(tok), SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=5, seed=1))
+    assert out.entropies is not None
+    scale = temperature or 1.0  # greedy: the T = 1 distribution, as for the log-probs
+    for prompt, tokens, entropies in zip(prompts(tok), out.token_ids, out.entropies, strict=True):
+        assert len(entropies) == len(tokens) and all(isinstance(h, float) for h in entropies)
+        with torch.no_grad():
+            logp = (model(torch.tensor([prompt + tokens])).logits[0].float() / scale).log_softmax(-1)
+        expected = -(logp.exp() * logp).sum(-1)[len(prompt) - 1 : len(prompt) - 1 + len(tokens)]
+        assert entropies == pytest.approx(expected.tolist(), abs=1e-4)  # full vocabulary, before top-p
+
+
+def test_outputs_without_entropies_are_allowed() -> None:
+    from agentgym_seal.engines import GenerationOutput
+
+    assert GenerationOutput([[1]], [[-0.5]], ["length"]).entropies is None  # an engine that cannot compute them
