@@ -8,6 +8,7 @@ from typing import Any, Literal
 from agentgym_seal.errors import ConfigError
 
 from .advantages import AdvantageConfig, GiGPOConfig, GRPOConfig
+from .reward_shaping import REWARD_SHAPERS, ShapingConfig
 from .seal import SEALConfig
 
 Backend = Literal["grpo", "gigpo"]
@@ -111,6 +112,11 @@ class TrainConfig:
     """Layers of the SEAL head (paper: 6 ALFWorld, 3 WebShop)."""
     seal_label_source: Literal["success", "advantage_sign"] = "success"
     """SEAL labels: trajectory success (paper) or advantage sign (authors' code)."""
+    reward_shaper: str = "none"
+    """Reward shaping before the advantages: none, entropy-dense or entropy-sparse (the entropy-based tool-use
+    rewards of arXiv 2602.02050 in our reading, SPEC 5, UNVERIFIED; envs with tool calls, e.g. SearchQA-v0)."""
+    shaping: ShapingConfig = field(default_factory=ShapingConfig)
+    """Options of the entropy reward shapers."""
     warmup: WarmupConfig = field(default_factory=WarmupConfig)
     """SFT warm-up."""
     eval_every: int = 12
@@ -162,6 +168,8 @@ class TrainConfig:
                 raise ConfigError.bad_option("--log-sinks", name, SINKS.names())
         if self.backend == "gigpo" and self.group_size < 2:
             raise ConfigError("GiGPO compares G >= 2 trajectories of a task. Fix: --group-size 2 or more.")
+        if self.reward_shaper not in REWARD_SHAPERS:
+            raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
 

@@ -33,7 +33,7 @@ from rich.progress import (
 )
 
 from agentgym_seal.atomic import save_atomically, write_json_atomic
-from agentgym_seal.engines import HFEngine, SamplingParams
+from agentgym_seal.engines import ENGINES, HFEngine, SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
@@ -45,7 +45,9 @@ from agentgym_seal.registration import ENVS
 from agentgym_seal.rollout import GroupRollout, RolloutBatch, RolloutConfig
 
 from .config import TrainConfig
+from .env_options import FAMILY_OPTIONS
 from .learner import Learner, LearnerConfig
+from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
 _DEMO_CACHE_VERSION = 2  # bump when the prompt text of demonstrations changes
@@ -79,11 +81,16 @@ class Trainer:
         self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
-        self.env_kwargs: dict[str, Any] = {"task_types": list(cfg.task_types), "difficulty": cfg.difficulty}
+        self.family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)  # env kwargs, demos, eval splits, stop tags
+        self.shaper = build_shaper(  # fails here, before any work, if the engine or the env cannot feed it
+            cfg.reward_shaper, cfg.shaping, engine=ENGINES.get(cfg.engine), tool_calls=self.family.tool_calls,
+            env_id=cfg.env,
+        )  # fmt: skip
+        self.env_kwargs: dict[str, Any] = self.family.shared_kwargs(cfg)
         self._demo_pairs: list[tuple[str, str]] = []  # filled when the tiny tokenizer is trained on them
         self.model, self.tokenizer = self._load_model()
         self.stop_ids = tuple(
-            i for i in (self.tokenizer.convert_tokens_to_ids("</action>"), self.tokenizer.eos_token_id)
+            i for i in (*map(self.tokenizer.convert_tokens_to_ids, self.family.stop_tags), self.tokenizer.eos_token_id)
             if isinstance(i, int) and i != self.tokenizer.unk_token_id
         )  # fmt: skip
         self.engine = HFEngine(self.model, self.tokenizer.pad_token_id)
@@ -141,8 +148,7 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, games_per_type=self.cfg.warmup.games_per_type, expert=self.cfg.warmup.expert,
-            **self.env_kwargs,
+            env_id=self.cfg.env, **self.family.demo_kwargs(self.cfg),
         )  # fmt: skip
         return [
             (
@@ -176,11 +182,10 @@ class Trainer:
         return prompt_ids, response_ids
 
     def _rollout(self, split: str, num_envs: int, group_size: int) -> GroupRollout:
-        games = self.cfg.train_games_per_type if split == "train" else None
         return GroupRollout(
             RolloutConfig(
                 env_id=self.cfg.env,
-                env_kwargs={**self.env_kwargs, "split": split, "games_per_type": games},
+                env_kwargs=self.family.env_kwargs(self.cfg, split),
                 group_size=group_size,
                 max_turns=self.cfg.max_turns,
                 history_length=self.cfg.history_length,
@@ -217,6 +222,8 @@ class Trainer:
                 per_type[t.task_type].append(t.won)
                 all_won.append(t.won)
             metrics[f"eval/{split}/success_rate"] = batch.success_rate
+            if self.family.tool_calls:
+                metrics[f"eval/{split}/tool_calls"] = _mean([t.tool_calls for t in batch.trajectories])
             for task_type, won in per_type.items():
                 metrics[f"eval/{split}/success_rate/{task_type}"] = sum(won) / len(won)
         metrics["eval/success_rate"] = sum(all_won) / max(1, len(all_won))
@@ -266,7 +273,7 @@ class Trainer:
             check_resumable(json.loads((self.run_dir / "config.json").read_text()), cfg)
         write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
         train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
-        evals = {s: self._rollout(s, cfg.eval_episodes, 1) for s in ("valid_seen", "valid_unseen")}
+        evals = {s: self._rollout(s, cfg.eval_episodes, 1) for s in self.family.eval_splits}
         row: dict[str, float] = {}
         try:
             if last is not None:
@@ -340,6 +347,9 @@ class Trainer:
         batch = rollout.collect(seeds, sampling=params)
         t1 = time.perf_counter()
         phases = {f"timing/rollout_{k}_s": rollout.timing[k] - phases_before[k] for k in rollout.timing}
+        batch, shaping = self.shaper(batch)  # --reward-shaper, before the advantages
+        if self.family.tool_calls:
+            shaping["train/tool_calls"] = _mean([t.tool_calls for t in batch.trajectories])
         advantages = self.learner.advantages(batch)
         if self.monitor is not None:
             self.monitor.begin_step(step, batch, advantages)
@@ -349,6 +359,7 @@ class Trainer:
         return {
             "step": step,
             **train_metrics(batch, advantages),
+            **shaping,
             **actor,
             **monitor,
             **phases,
@@ -399,6 +410,10 @@ def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, fl
         "adv/mean": float(advantages.mean()) if len(advantages) else 0.0,
         "adv/nonzero_frac": float((advantages.abs() > 1e-6).float().mean()) if len(advantages) else 0.0,
     }
+
+
+def _mean(values: list[int]) -> float:
+    return sum(values) / max(1, len(values))
 
 
 def _summary(row: dict[str, float]) -> str:

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from agentgym_seal import tool_rewards
 from agentgym_seal.environments.searchqa.rewards import (
-    TOOL_REWARD_SHAPERS,
     ToolCallEntropy,
     dense_process_rewards,
     mean_entropy,
@@ -54,6 +54,6 @@ def test_sparse_outcome_reward_prefers_fewer_useless_calls() -> None:
         sparse_outcome_reward(1.0, [], beta=2.0)
 
 
-def test_shapers_are_registered() -> None:
-    assert TOOL_REWARD_SHAPERS.get("sparse_entropy") is sparse_outcome_reward
-    assert TOOL_REWARD_SHAPERS.get("dense_entropy") is dense_process_rewards
+def test_searchqa_reexports_the_shared_functions() -> None:
+    assert sparse_outcome_reward is tool_rewards.sparse_outcome_reward
+    assert dense_process_rewards is tool_rewards.dense_process_rewards
