@@ -27,33 +27,43 @@ class EngineState:
 
 
 _SAS_CACHE_SIZE = 256
+_LOGIC_CACHE_SIZE = 64  # whole game grammars (one per game; hits for the G copies of a group)
+_RULE_CACHE_SIZE = 8192  # single grammar rules (most are shared by every game)
 
 
-def _install_translation_cache() -> None:
-    """Memoises Fast Downward's PDDL -> SAS translation, process-wide.
-
-    TextWorld translates the whole problem twice on every ``load`` *and* every ``reset`` (a new
-    ``PddlState`` each time), which is 80-90% of ALFWorld's reset cost; the G copies of a group and
-    every later episode of a game repeat identical work. ``pddl2sas`` is a pure function of
-    (domain, problem, optimize), and TextWorld only reads the task it returns, so sharing the result
-    is safe. Installed once, on the module attribute TextWorld calls.
-    """
-    fast_downward = require("fast_downward", "alfworld")
-    if getattr(fast_downward.pddl2sas, "_agentgym_memoised", False):
+def _memoise(module: Any, name: str, size: int, *, bypass: str | None = None) -> None:
+    """Replaces ``module.name`` (a pure function of hashable arguments) by an LRU-cached copy, once."""
+    original = getattr(module, name)
+    if getattr(original, "_agentgym_memoised", False):
         return
-    original = fast_downward.pddl2sas
+    cached = functools.lru_cache(maxsize=size)(original)
 
-    @functools.lru_cache(maxsize=_SAS_CACHE_SIZE)
-    def cached(domain: str, problem: str, optimize: bool) -> Any:
-        return original(domain, problem, verbose=False, optimize=optimize)
+    def memoised(*args: Any, **kwargs: Any) -> Any:
+        if bypass is not None and kwargs.get(bypass):
+            return original(*args, **kwargs)
+        return cached(*args, **kwargs)
 
-    def pddl2sas(domain: str, problem: str, verbose: bool = False, optimize: bool = False) -> Any:
-        if verbose:
-            return original(domain, problem, verbose=verbose, optimize=optimize)
-        return cached(domain, problem, optimize)
+    memoised._agentgym_memoised = True  # type: ignore[attr-defined]  # a marker on our own function
+    setattr(module, name, memoised)
 
-    pddl2sas._agentgym_memoised = True  # type: ignore[attr-defined]  # a marker on our own function
-    setattr(fast_downward, "pddl2sas", pddl2sas)  # noqa: B010 - the module is typed as ModuleType
+
+def _install_parse_caches() -> None:
+    """Memoises TextWorld's pure parsing steps, process-wide (installed once, on the module attributes).
+
+    Loading a game parses its PDDL grammar with tatsu and translates the problem to SAS with Fast
+    Downward, and TextWorld repeats the translation on every ``reset``; together ~95% of a load, and
+    the G copies of a group (and every later episode of a game) redo identical work. Three pure
+    functions of their text arguments are cached:
+
+    - ``fast_downward.pddl2sas(domain, problem, optimize)`` (TextWorld only reads the task it returns);
+    - the game grammar's parse (``logic._parse_and_convert``; ``GameLogic`` copies the actions and rules
+      it returns into its own containers);
+    - each grammar rule's parse (``textgen._parse_and_convert``; rules are shared by almost every game and
+      TextWorld deep-copies a rule's symbols before expanding them).
+    """
+    _memoise(require("fast_downward", "alfworld"), "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose")
+    _memoise(require("textworld.envs.pddl.logic", "alfworld"), "_parse_and_convert", _LOGIC_CACHE_SIZE)
+    _memoise(require("textworld.envs.pddl.textgen", "alfworld"), "_parse_and_convert", _RULE_CACHE_SIZE)
 
 
 class AlfredEngine:
@@ -66,7 +76,7 @@ class AlfredEngine:
     def __init__(self, game_file: str | Path) -> None:
         textworld = require("textworld", "alfworld")
         alfred_env = require("alfworld.agents.environment.alfred_tw_env", "alfworld")
-        _install_translation_cache()
+        _install_parse_caches()
         self.game_file = str(game_file)
         infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
         self._env: Any = textworld.start(
