@@ -16,7 +16,7 @@ $(BIN)/python:
 # no CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[alfworld,train,dev,webshop,searchqa]"
+	$(PIP) install --quiet -e ".[alfworld,train,dev,webshop,searchqa,ray,lora]"
 	touch $@
 
 train: $(VENV)/.installed

@@ -58,6 +58,22 @@ class TrainConfig:
     """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
     engine: Literal["hf"] = "hf"
     """Generation engine."""
+    num_workers: int = 0
+    """Rollout workers as Ray actors, each with its own engine and whole task groups (0: roll out in this
+    process). Any count gives the same samples as 0 for the same seed."""
+    num_learners: int = 1
+    """Data-parallel learner ranks (this process is rank 0, the others are Ray actors; gloo on CPUs)."""
+    num_gpus: float = 0.0
+    """GPUs reserved for the rollout workers, split evenly (checked against the Ray cluster)."""
+    ray_address: str | None = None
+    """Join the Ray cluster at host:port (started with `ray start --head`) or ``auto``; default: a local one."""
+    ray_timeout_s: float = 600.0
+    """Deadline of every remote call (a rollout, a weight sync, an update); a late call is an error."""
+    lora_rank: int = 0
+    """LoRA rank (peft) on every linear layer but the output head; 0 trains all weights. The SEAL head
+    always trains in full."""
+    lora_alpha: float | None = None
+    """LoRA scaling numerator (default: 2 x rank)."""
     tiny_hidden_size: int = 128
     """Width of the tiny model (used when ``--model tiny``)."""
     tiny_layers: int = 4
@@ -158,6 +174,10 @@ class TrainConfig:
             "monitor_post_update_every": self.monitor_post_update_every >= 0,
             "monitor_projection_every": self.monitor_projection_every >= 0,
         }
+        checks |= {
+            "num_workers": self.num_workers >= 0, "num_learners": self.num_learners >= 1,
+            "num_gpus": self.num_gpus >= 0, "ray_timeout_s": self.ray_timeout_s > 0, "lora_rank": self.lora_rank >= 0,
+        }  # fmt: skip
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(f"--{name.replace('_', '-')} has an impossible value {getattr(self, name)!r}.")
@@ -168,10 +188,19 @@ class TrainConfig:
                 raise ConfigError.bad_option("--log-sinks", name, SINKS.names())
         if self.backend == "gigpo" and self.group_size < 2:
             raise ConfigError("GiGPO compares G >= 2 trajectories of a task. Fix: --group-size 2 or more.")
+        if self.num_gpus > 0 and self.num_workers == 0:
+            raise ConfigError("--num-gpus reserves GPUs for Ray rollout workers. Fix: add --num-workers N (N >= 1).")
         if self.reward_shaper not in REWARD_SHAPERS:
             raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
+
+    @property
+    def lora(self) -> Any:
+        """The :class:`~agentgym_seal.models.lora.LoRASettings` of ``--lora-rank`` (``None`` when 0)."""
+        from agentgym_seal.models.lora import LoRASettings
+
+        return LoRASettings(rank=self.lora_rank, alpha=self.lora_alpha) if self.lora_rank > 0 else None
 
     @property
     def advantage(self) -> AdvantageConfig:

@@ -184,6 +184,25 @@ class Learner:
         states = out.hidden_states[-1] if hidden else None  # (B, L, H), after the final norm (SPEC 3.2)
         return token_logp, logits, states
 
+    def _response_forward(self, tb: TokenBatch) -> tuple[Tensor, Tensor, Tensor]:
+        """The policy at response positions only: ``(B, T)`` log-probs (0 elsewhere), ``(n, V)`` logits, states.
+
+        The lm_head, the float cast and the log-softmax run on the n response positions instead of all
+        B x T (prompts are ~95% of the tokens of an agent turn), which is most of a small model's step.
+        Falls back to the full forward for models without the standard decoder / output-embedding split.
+        """
+        decoder, lm_head = self.model.get_decoder(), self.model.get_output_embeddings()
+        if decoder is None or lm_head is None:
+            token_logp, logits, states = self._forward(self.model, tb, hidden=True)
+            assert states is not None
+            return token_logp, logits[tb.response_mask], states
+        states = decoder(input_ids=tb.input_ids, attention_mask=tb.attention_mask).last_hidden_state  # (B, L, H)
+        logits = lm_head(states[:, :-1][tb.response_mask]).float() / self.cfg.temperature  # (n, V)
+        targets = tb.input_ids[:, 1:][tb.response_mask]  # (n,)
+        picked = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).squeeze(-1)  # (n,)
+        token_logp = torch.zeros(tb.response_mask.shape, dtype=picked.dtype).masked_scatter(tb.response_mask, picked)
+        return token_logp, logits, states
+
     @torch.no_grad()
     def old_policy(self, samples: Sequence[StepSample]) -> _OldPolicy:
         """Log-probs (and entropy, reference log-probs) of the pre-update policy (SPEC 4.1 logging)."""
@@ -268,9 +287,14 @@ class Learner:
                 mini = order[m : m + self.cfg.mini_batch_size]
                 mini_tokens = sum(len(samples[i].response_ids) for i in mini)
                 self.optimizer.zero_grad(set_to_none=True)
-                for u in range(0, len(mini), self.cfg.micro_batch_size):
-                    idx = mini[u : u + self.cfg.micro_batch_size]
-                    metrics = self._micro_step(samples, idx, adv, labels, old, mini_tokens)
+                size = self.cfg.micro_batch_size
+                micro = range(0, len(mini), size)
+                done = [
+                    (k, self._micro_step(samples, mini[u : u + size], adv, labels, old, mini_tokens))
+                    for k, u in enumerate(micro)
+                    if self._owns_micro_batch(k, len(micro))
+                ]
+                for metrics in self._gather_micro_metrics(done):
                     for key, value in metrics.items():
                         log(key, value)
                 log("actor/grad_norm", self._optimizer_step())
@@ -288,7 +312,7 @@ class Learner:
     ) -> dict[str, float]:
         chunk = [samples[i] for i in idx]
         tb = collate(chunk, self.pad_id)
-        token_logp, logits, states = self._forward(self.model, tb, hidden=self.head is not None)
+        token_logp, logits, states = self._response_forward(tb)  # logits (n_response, V)
         old_logp = torch.zeros_like(token_logp)  # (B, T)
         for row, i in enumerate(idx):
             old_logp[row][tb.response_mask[row]] = old.logprobs[i]
@@ -299,7 +323,7 @@ class Learner:
         loss = pg_loss
         out = {"actor/pg_loss": float(pg_loss.detach()), **{f"actor/{k}": v for k, v in metrics.items()}}
         if self.cfg.entropy_coeff != 0:
-            entropy = agg_loss(entropy_from_logits(logits), tb.response_mask, "token-mean")
+            entropy = entropy_from_logits(logits).sum() / max(1, logits.shape[0])  # token-mean, response positions
             loss = loss - self.cfg.entropy_coeff * entropy
         if self.cfg.kl_coef > 0:
             ref_logp = torch.zeros_like(token_logp)  # (B, T)
@@ -325,6 +349,14 @@ class Learner:
         weight = int(tb.response_mask.sum()) / max(1, mini_tokens)
         (loss * weight).backward()  # type: ignore[no-untyped-call]
         return out
+
+    def _owns_micro_batch(self, index: int, count: int) -> bool:
+        """Whether this process runs micro-batch ``index`` of ``count`` (data-parallel ranks split them)."""
+        return True
+
+    def _gather_micro_metrics(self, done: list[tuple[int, dict[str, float]]]) -> list[dict[str, float]]:
+        """The metrics of every micro-batch of the mini-batch, in order (data-parallel ranks gather them)."""
+        return [metrics for _, metrics in done]
 
     def _optimizer_step(self) -> float:
         params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]

@@ -38,15 +38,17 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import TinyModelConfig, load_policy, tiny_policy
+from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.monitor import Monitor
 from agentgym_seal.prompting import PROMPTS, build_prompt
 from agentgym_seal.registration import ENVS
-from agentgym_seal.rollout import GroupRollout, RolloutBatch, RolloutConfig
+from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutConfig
 
 from .config import TrainConfig
+from .distributed.scale import ScaleOut
 from .env_options import FAMILY_OPTIONS
-from .learner import Learner, LearnerConfig
+from .learner import LearnerConfig
 from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
@@ -89,12 +91,15 @@ class Trainer:
         self.env_kwargs: dict[str, Any] = self.family.shared_kwargs(cfg)
         self._demo_pairs: list[tuple[str, str]] = []  # filled when the tiny tokenizer is trained on them
         self.model, self.tokenizer = self._load_model()
+        if cfg.lora is not None:  # --lora-rank: adapters train, base weights freeze (the SEAL head trains in full)
+            self.model = apply_lora(self.model, cfg.lora)
+        self.scale = ScaleOut(cfg)  # --num-workers / --num-learners: Ray starts in run()
         self.stop_ids = tuple(
             i for i in (*map(self.tokenizer.convert_tokens_to_ids, self.family.stop_tags), self.tokenizer.eos_token_id)
             if isinstance(i, int) and i != self.tokenizer.unk_token_id
         )  # fmt: skip
         self.engine = HFEngine(self.model, self.tokenizer.pad_token_id)
-        self.learner = Learner(
+        self.learner = self.scale.learner_class()(
             self.model,
             self.tokenizer.pad_token_id,
             cfg=LearnerConfig(
@@ -126,9 +131,7 @@ class Trainer:
         return model, tokenizer
 
     def _reference_model(self) -> Any:
-        ref = type(self.model)(self.model.config)
-        ref.load_state_dict(self.model.state_dict())
-        return ref.eval().requires_grad_(False)
+        return plain_copy(self.model).requires_grad_(False)
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
@@ -181,29 +184,25 @@ class Trainer:
         response_ids = self.tokenizer(response + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
         return prompt_ids, response_ids
 
-    def _rollout(self, split: str, num_envs: int, group_size: int) -> GroupRollout:
-        return GroupRollout(
-            RolloutConfig(
-                env_id=self.cfg.env,
-                env_kwargs=self.family.env_kwargs(self.cfg, split),
-                group_size=group_size,
-                max_turns=self.cfg.max_turns,
-                history_length=self.cfg.history_length,
-                max_prompt_length=self.cfg.max_prompt_length,
-                sampling=SamplingParams(
-                    temperature=self.cfg.temperature,
-                    top_p=self.cfg.top_p,
-                    max_new_tokens=self.cfg.max_response_length,
-                    stop_token_ids=self.stop_ids,
-                ),
+    def _rollout(self, split: str, num_envs: int, group_size: int) -> Rollout:
+        cfg = RolloutConfig(
+            env_id=self.cfg.env,
+            env_kwargs=self.family.env_kwargs(self.cfg, split),
+            group_size=group_size,
+            max_turns=self.cfg.max_turns,
+            history_length=self.cfg.history_length,
+            max_prompt_length=self.cfg.max_prompt_length,
+            sampling=SamplingParams(
+                temperature=self.cfg.temperature,
+                top_p=self.cfg.top_p,
+                max_new_tokens=self.cfg.max_response_length,
+                stop_token_ids=self.stop_ids,
             ),
-            self.engine,
-            self.tokenizer,
-            num_envs=num_envs,
         )
+        return self.scale.rollout(split, cfg, num_envs) or GroupRollout(cfg, self.engine, self.tokenizer, num_envs)
 
     # -- evaluation ----------------------------------------------------------------------------------
-    def evaluate(self, rollouts: dict[str, GroupRollout], step: int) -> dict[str, float]:
+    def evaluate(self, rollouts: dict[str, Rollout], step: int) -> dict[str, float]:
         """Success per split and per task type at the eval temperature (fixed seeds, fixed sampler)."""
         metrics: dict[str, float] = {}
         seeds = [self.cfg.seed + _EVAL_SEED_OFFSET + i for i in range(self.cfg.eval_episodes)]
@@ -241,7 +240,7 @@ class Trainer:
         """Writes model, learner state and RNG states for ``step`` (all or nothing)."""
 
         def save(tmp: Path) -> None:
-            self.model.save_pretrained(tmp / "model")
+            save_policy(self.model, tmp / "model")  # LoRA: frozen base weights + model/adapter/
             self.tokenizer.save_pretrained(tmp / "model")
             torch.save({"learner": self.learner.state_dict(), "rng": _rng_state()}, tmp / "learner.pt")
             (tmp / "state.json").write_text(json.dumps({"step": step}))
@@ -257,8 +256,7 @@ class Trainer:
     def load_checkpoint(self, path: Path) -> int:
         """Restores a checkpoint; returns the step it was taken after."""
         state = json.loads((path / "state.json").read_text())
-        model, _ = load_policy(path / "model")
-        self.model.load_state_dict(model.state_dict())
+        load_policy_weights(self.model, path / "model")
         saved = torch.load(path / "learner.pt", weights_only=False)
         self.learner.load_state_dict(saved["learner"])
         _set_rng_state(saved["rng"])
@@ -272,17 +270,21 @@ class Trainer:
         if last is not None and (self.run_dir / "config.json").is_file():
             check_resumable(json.loads((self.run_dir / "config.json").read_text()), cfg)
         write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
+        self.scale.start(self.model, self.tokenizer, self.learner)
         train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
         evals = {s: self._rollout(s, cfg.eval_episodes, 1) for s in self.family.eval_splits}
         row: dict[str, float] = {}
         try:
             if last is not None:
                 self.start_step = self.load_checkpoint(last) + 1
+                self.scale.weights_changed(self.model, self.learner)
                 self.metrics.keep_until(self.start_step - 1)
                 self.console.print(f"resumed from {last}")
             else:
                 self.metrics.keep_until(0)
-                warmup = {**self._warmup(), **self.evaluate(evals, 0)}
+                warmup = self._warmup()
+                self.scale.weights_changed(self.model, self.learner)
+                warmup.update(self.evaluate(evals, 0))
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
                 _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
                 self.console.print(_summary(warmup))
@@ -311,6 +313,7 @@ class Trainer:
             train.close()
             for rollout in evals.values():
                 rollout.close()
+            self.scale.close()
             self.sinks.close()
         self._save_final()
         return row
@@ -337,7 +340,7 @@ class Trainer:
             "timing/warmup_s": result.seconds,
         }
 
-    def train_step(self, rollout: GroupRollout, step: int) -> dict[str, float]:
+    def train_step(self, rollout: Rollout, step: int) -> dict[str, float]:
         """One RL step: rollout of B x G, advantages, update; returns the metrics row."""
         cfg = self.cfg
         seeds = [cfg.seed * 1_000_003 + (step - 1) * cfg.batch_tasks + b for b in range(cfg.batch_tasks)]
@@ -354,6 +357,7 @@ class Trainer:
         if self.monitor is not None:
             self.monitor.begin_step(step, batch, advantages)
         actor = self.learner.update(batch, advantages)
+        rollout.sync_weights(self.model)  # engines sample from the updated policy (a no-op in one process)
         monitor = self.monitor.end_step() if self.monitor is not None else {}
         t2 = time.perf_counter()
         return {
@@ -363,6 +367,7 @@ class Trainer:
             **actor,
             **monitor,
             **phases,
+            **rollout.metrics(),
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
         }
@@ -371,7 +376,7 @@ class Trainer:
         final = self.run_dir / "final"
 
         def save(tmp: Path) -> None:
-            self.model.save_pretrained(tmp)
+            save_policy(self.model, tmp, merged=True)  # LoRA: adapters merged in (plus final/adapter/)
             self.tokenizer.save_pretrained(tmp)
             if self.learner.head is not None:
                 torch.save(self.learner.head.state_dict(), tmp / "seal_head.pt")
@@ -380,7 +385,7 @@ class Trainer:
 
 
 #: Flags that shape the saved state (model, SEAL head, optimizer groups): a resume must keep them.
-_STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers", "env")
+_STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers", "env", "lora_rank")
 
 
 def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:

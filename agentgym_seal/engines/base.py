@@ -69,8 +69,14 @@ class GenerationEngine(Protocol):
 
     provides_entropies: bool
 
-    def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> GenerationOutput:
-        """Generates one completion per prompt."""
+    def generate(
+        self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, seeds: Sequence[int] | None = None
+    ) -> GenerationOutput:
+        """Generates one completion per prompt.
+
+        ``seeds`` (one per prompt, overriding ``params.seed``) gives each prompt its own sampler, so a
+        prompt's draws do not depend on which other prompts share the batch (vLLM: a per-request seed).
+        """
         ...
 
     def sync_weights(self, model: Any) -> None:

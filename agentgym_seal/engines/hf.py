@@ -32,11 +32,19 @@ class HFEngine:
         if model is not self.model:
             self.model.load_state_dict(model.state_dict())
 
-    def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> GenerationOutput:
-        """Samples one completion per prompt (see :class:`GenerationEngine`)."""
+    def generate(
+        self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, seeds: Sequence[int] | None = None
+    ) -> GenerationOutput:
+        """Samples one completion per prompt (see :class:`GenerationEngine`).
+
+        With ``seeds``, row ``i`` draws from its own generator seeded with ``seeds[i]``: its tokens then
+        depend only on its own logits, whatever else is in the batch.
+        """
         torch = require("torch", "train")
         if not prompts:
             return GenerationOutput([], [], [], [])
+        if seeds is not None and len(seeds) != len(prompts):
+            raise ValueError(f"seeds: expected one per prompt ({len(prompts)}), got {len(seeds)}")
         device = next(self.model.parameters()).device
         n, width = len(prompts), max(len(p) for p in prompts)
         input_ids = torch.full((n, width), self.pad_token_id, dtype=torch.long)  # (N, P)
@@ -52,6 +60,7 @@ class HFEngine:
             generator.manual_seed(params.seed)
         else:
             generator.seed()
+        generators = [generator] if seeds is None else [torch.Generator(device=device).manual_seed(s) for s in seeds]
         stop = torch.tensor(sorted(set(params.stop_token_ids)) or [-1], device=device)  # (S,)
 
         out_tokens = torch.full((n, params.max_new_tokens), self.pad_token_id, dtype=torch.long, device=device)
@@ -71,7 +80,7 @@ class HFEngine:
                 past, logits = result.past_key_values, result.logits[:, -1, :].float()  # (N, V)
                 next_pos = positions[:, -1] + 1  # (N,)
                 for t in range(params.max_new_tokens):
-                    token, logprob, entropy = _sample(torch, logits, params, generator)  # (N,) x3
+                    token, logprob, entropy = _sample(torch, logits, params, generators)  # (N,) x3
                     token = torch.where(done, torch.full_like(token, self.pad_token_id), token)
                     out_tokens[:, t] = token
                     out_logprobs[:, t] = logprob
@@ -101,8 +110,11 @@ class HFEngine:
         return GenerationOutput(token_ids, logprobs, reasons, entropies)
 
 
-def _sample(torch: Any, logits: Any, params: SamplingParams, generator: Any) -> tuple[Any, Any, Any]:
-    """Draws one token per row; returns it, its log-prob and the entropy of ``log_softmax(logits / T)``."""
+def _sample(torch: Any, logits: Any, params: SamplingParams, generators: list[Any]) -> tuple[Any, Any, Any]:
+    """Draws one token per row; returns it, its log-prob and the entropy of ``log_softmax(logits / T)``.
+
+    One generator draws for the whole batch; one per row (``len(generators) == N``) draws row by row.
+    """
     if params.temperature == 0:
         logp = torch.log_softmax(logits, dim=-1)  # (N, V)
         token = logp.argmax(dim=-1)  # (N,)
@@ -115,7 +127,11 @@ def _sample(torch: Any, logits: Any, params: SamplingParams, generator: Any) -> 
         keep = sorted_p.cumsum(-1) - sorted_p < params.top_p  # always keeps the top token
         sorted_p = sorted_p * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
-    token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (N,)
+    if len(generators) == 1:
+        token = torch.multinomial(probs, 1, generator=generators[0]).squeeze(-1)  # (N,)
+    else:
+        rows = [torch.multinomial(probs[i : i + 1], 1, generator=g) for i, g in enumerate(generators)]
+        token = torch.cat(rows).squeeze(-1)  # (N,)
     return token, logp.gather(-1, token[:, None]).squeeze(-1), entropy
 
 

@@ -2,5 +2,6 @@
 
 from agentgym_seal.rollout.batch import RolloutBatch, StepSample, TrajectorySummary
 from agentgym_seal.rollout.group import GroupRollout, RolloutConfig
+from agentgym_seal.rollout.protocol import Rollout
 
-__all__ = ["GroupRollout", "RolloutBatch", "RolloutConfig", "StepSample", "TrajectorySummary"]
+__all__ = ["GroupRollout", "Rollout", "RolloutBatch", "RolloutConfig", "StepSample", "TrajectorySummary"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium
@@ -94,6 +95,14 @@ class GroupRollout:
         for slot in self._slots:
             slot.env.close()
 
+    def sync_weights(self, model: Any) -> None:
+        """Makes the engine sample from ``model``'s current weights (after an update, a warm-up, a resume)."""
+        self.engine.sync_weights(model)
+
+    def metrics(self) -> dict[str, float]:
+        """Runner metrics for the step's row (none for the in-process rollout; the Ray runner's ``ray/*``)."""
+        return {}
+
     def encode_prompt(
         self, slot_task: str, observation: str, admissible: Sequence[str], history: Sequence[tuple[str, str]]
     ) -> tuple[list[int], bool]:
@@ -117,9 +126,18 @@ class GroupRollout:
         return ids[-self.cfg.max_prompt_length :], True
 
     def collect(
-        self, seeds: Sequence[int], *, group_size: int | None = None, sampling: SamplingParams | None = None
+        self,
+        seeds: Sequence[int],
+        *,
+        group_size: int | None = None,
+        sampling: SamplingParams | None = None,
+        first_uid: int = 0,
     ) -> RolloutBatch:
         """Rolls out ``group_size`` (default G) envs per seed until every episode ends.
+
+        With a sampler seed, each trajectory samples from its own generator, seeded from (sampler seed,
+        ``traj_uid``, turn): a group's samples do not depend on the other groups of the call, so a slice of
+        the seeds rolled out elsewhere (``first_uid`` = index of its first seed) gives the same samples.
 
         Returns:
             Every active step as a :class:`StepSample`, and one :class:`TrajectorySummary` per env.
@@ -132,7 +150,7 @@ class GroupRollout:
         slots = self._slots[:needed]
         clock = time.perf_counter()
         for i, slot in enumerate(slots):
-            slot.uid, slot.traj_uid, slot.seed = i // g, i, int(seeds[i // g])
+            slot.uid, slot.traj_uid, slot.seed = first_uid + i // g, first_uid * g + i, int(seeds[i // g])
             slot.observation, slot.info = slot.env.reset(seed=slot.seed)
             slot.history, slot.active, slot.reward, slot.won, slot.tool_calls = [], True, 0.0, False, 0
         clock = self._tick("reset", clock)
@@ -148,9 +166,9 @@ class GroupRollout:
                 for s in active
             ]
             self.truncated_prompts += sum(t for _, t in encoded)
-            turn_params = params if params.seed is None else _reseeded(params, turn)
+            row_seeds = None if params.seed is None else [_row_seed(params.seed, s.traj_uid, turn) for s in active]
             clock = self._tick("prompt", clock)
-            out = self.engine.generate([ids for ids, _ in encoded], turn_params)
+            out = self.engine.generate([ids for ids, _ in encoded], params, seeds=row_seeds)
             self.generated_tokens += sum(len(t) for t in out.token_ids)
             clock = self._tick("generate", clock)
             entropies = out.entropies if out.entropies is not None else [None] * len(active)
@@ -209,6 +227,7 @@ class GroupRollout:
         return now
 
 
-def _reseeded(params: SamplingParams, turn: int) -> SamplingParams:
-    """A distinct, reproducible sampler seed per turn."""
-    return replace(params, seed=(params.seed or 0) * 1000 + turn)
+def _row_seed(seed: int, traj_uid: int, turn: int) -> int:
+    """A reproducible sampler seed per (sampler seed, trajectory, turn), in [0, 2**63)."""
+    digest = hashlib.blake2b(f"{seed}:{traj_uid}:{turn}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1

@@ -150,3 +150,18 @@ def test_a_batch_with_nothing_to_train_still_logs_every_key(tiny_policy: Any) ->
     for key in ("actor/pg_loss", "actor/kl", "actor/seal_loss", "actor/grad_norm", "actor/entropy"):
         assert key in metrics
     assert Learner(model, tok.pad_token_id).update(RolloutBatch((), ()))["actor/pg_loss"] == 0.0
+
+
+def test_response_only_forward_equals_the_full_forward(tiny_policy: Any) -> None:
+    """The update's forward computes logits only at response positions; it must equal the full one there."""
+    model, tok = fresh(tiny_policy)
+    learner = Learner(model, tok.pad_token_id, cfg=LearnerConfig(temperature=0.7))
+    tb = collate(make_batch(tok).samples[:5], tok.pad_token_id)
+    full_logp, full_logits, full_states = learner._forward(model, tb, hidden=True)
+    token_logp, logits, states = learner._response_forward(tb)
+    mask = tb.response_mask
+    assert logits.shape == (int(mask.sum()), full_logits.shape[-1])
+    torch.testing.assert_close(logits, full_logits[mask])
+    torch.testing.assert_close(token_logp[mask], full_logp[mask])
+    assert torch.all(token_logp[~mask] == 0)
+    torch.testing.assert_close(states, full_states)
