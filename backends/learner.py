@@ -59,6 +59,8 @@ class LearnerConfig:
             gradient step, as DAPO's dynamic sampling does: their policy-gradient term is exactly 0, so this
             only drops their entropy-bonus and SEAL terms and saves their forward/backward. The old-policy
             pass (entropy metric) still covers every sample.
+        penalise_inadmissible: The invalid-action penalty also hits well-formed actions the env cannot
+            execute (not admissible), not only format errors (the reference's rule, SPEC 1.1).
     """
 
     lr: float = 1e-6
@@ -73,6 +75,7 @@ class LearnerConfig:
     kl_kind: KLKind = "low_var_kl"
     shuffle_seed: int = 0
     drop_zero_advantage: bool = False
+    penalise_inadmissible: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip", "temperature"):
@@ -172,7 +175,7 @@ class Learner:
     # -- advantages ----------------------------------------------------------------------------------
     def advantages(self, batch: RolloutBatch) -> Tensor:
         """One advantage per step sample (N,), by the configured estimator."""
-        inputs = advantage_inputs(batch)
+        inputs = advantage_inputs(batch, penalise_inadmissible=self.cfg.penalise_inadmissible)
         return compute_advantages(inputs, self.advantage_cfg)
 
     # -- forward -------------------------------------------------------------------------------------
@@ -387,12 +390,20 @@ class Learner:
         self._shuffle.set_state(state["shuffle_rng"])
 
 
-def advantage_inputs(batch: RolloutBatch) -> AdvantageInputs:
-    """The estimator inputs of a rollout batch (invalid = format-invalid, SPEC 1.1 and 7.3)."""
+def advantage_inputs(batch: RolloutBatch, *, penalise_inadmissible: bool = False) -> AdvantageInputs:
+    """The estimator inputs of a rollout batch.
+
+    Args:
+        batch: The rollout batch.
+        penalise_inadmissible: Also count a well-formed but inadmissible action (the env answers "Nothing
+            happens.") as invalid. The reference counts format validity only (SPEC 1.1 and 7.3).
+    """
     samples = batch.samples
     return AdvantageInputs(
         env_rewards=torch.tensor([s.env_reward for s in samples], dtype=torch.float32),
-        invalid=torch.tensor([not s.format_valid for s in samples], dtype=torch.bool),
+        invalid=torch.tensor(
+            [not s.format_valid or (penalise_inadmissible and not s.action_valid) for s in samples], dtype=torch.bool
+        ),
         traj_ids=[s.traj_uid for s in samples],
         group_ids=[s.uid for s in samples],
         anchors=[s.anchor for s in samples],

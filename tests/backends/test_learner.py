@@ -1,6 +1,7 @@
 """Learner smoke tests on the tiny model: parameters move, losses are finite, SEAL reaches the backbone."""
 
 import copy
+from dataclasses import replace
 import math
 from typing import Any
 
@@ -165,3 +166,15 @@ def test_response_only_forward_equals_the_full_forward(tiny_policy: Any) -> None
     torch.testing.assert_close(token_logp[mask], full_logp[mask])
     assert torch.all(token_logp[~mask] == 0)
     torch.testing.assert_close(states, full_states)
+
+
+def test_penalising_inadmissible_actions_marks_them_invalid(tiny_policy: Any) -> None:
+    _, tok = tiny_policy
+    batch = make_batch(tok)
+    samples = list(batch.samples)
+    samples[0] = replace(samples[0], format_valid=True, action_valid=False)  # well-formed, not executable
+    batch = RolloutBatch(tuple(samples), batch.trajectories)
+    format_only = advantage_inputs(batch).invalid
+    both = advantage_inputs(batch, penalise_inadmissible=True).invalid
+    assert not format_only[0] and both[0]
+    assert torch.equal(format_only[1:], both[1:])  # format-invalid steps stay invalid either way

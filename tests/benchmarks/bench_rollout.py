@@ -72,7 +72,10 @@ def main() -> None:
         seeds = list(range(args.tasks))
         batched = GroupRollout(cfg, HFEngine(model, tokenizer.pad_token_id), tokenizer, args.tasks * args.group)
         single = GroupRollout(cfg, HFEngine(model, tokenizer.pad_token_id), tokenizer, 1)
-        run(batched, seeds[:1], 1, sampling, False)  # warm the game cache and the kernels
+        # Steady state, as in training: every env copy exists and every game is generated (the first
+        # collect of a run creates the B x G engines once; later steps only load games into them).
+        run(batched, [s + 100 for s in seeds], args.group, sampling, False)
+        run(single, seeds[:1], 1, sampling, False)
         results = {
             "batched": run(batched, seeds, args.group, sampling, False),
             "one at a time": run(single, seeds, args.group, sampling, True),
