@@ -382,8 +382,14 @@ class Learner:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restores :meth:`state_dict` (the model's weights must already be loaded)."""
+        """Restores :meth:`state_dict` (the model's weights must already be loaded).
+
+        The moments and step counts come from ``state``; the hyperparameters (lr, weight decay) stay this
+        learner's config, so a resume with a new ``--lr`` uses it (torch would restore the saved ones).
+        """
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:
+            group["lr"], group["weight_decay"] = self.cfg.lr, self.cfg.weight_decay
         if self.head is not None and state.get("head") is not None:
             self.head.load_state_dict(state["head"])
         self.skipped_steps = int(state["skipped_steps"])

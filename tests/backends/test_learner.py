@@ -178,3 +178,14 @@ def test_penalising_inadmissible_actions_marks_them_invalid(tiny_policy: Any) ->
     both = advantage_inputs(batch, penalise_inadmissible=True).invalid
     assert not format_only[0] and both[0]
     assert torch.equal(format_only[1:], both[1:])  # format-invalid steps stay invalid either way
+
+
+def test_loading_a_state_keeps_this_learners_learning_rate(tiny_policy: Any) -> None:
+    model, tok = fresh(tiny_policy)
+    saved = Learner(model, tok.pad_token_id, cfg=LearnerConfig(lr=5e-4))
+    saved.update(make_batch(tok))
+    resumed = Learner(model, tok.pad_token_id, cfg=LearnerConfig(lr=3e-5))
+    resumed.load_state_dict(saved.state_dict())
+    assert {g["lr"] for g in resumed.optimizer.param_groups} == {3e-5}
+    first, restored = saved.optimizer.state_dict()["state"][0], resumed.optimizer.state_dict()["state"][0]
+    assert torch.equal(first["exp_avg_sq"], restored["exp_avg_sq"]) and float(restored["step"]) == 1.0
