@@ -125,6 +125,9 @@ class _OldPolicy:
     ref_logprobs: list[Tensor] = field(default_factory=list)
     entropy_sum: float = 0.0
     tokens: int = 0
+    on_policy: bool = False
+    """No pre-update pass was run: the batch is one mini-batch of one epoch, so the update's own forward is
+    the old policy (ratio 1, as TRL does at ``num_iterations=1``); entropy then covers the trained samples."""
 
 
 class Learner:
@@ -263,17 +266,23 @@ class Learner:
         adv = self.advantages(batch) if advantages is None else advantages  # (N,)
         won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
         labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
-        old = self.old_policy(samples)
         observer = self.observer
+        trainable = list(range(len(samples)))
+        if self.cfg.drop_zero_advantage:
+            trainable = [i for i in trainable if abs(float(adv[i])) > 1e-6]
+        # One epoch over one mini-batch with nobody reading the pre-update pass (monitor, KL reference): the
+        # update's forward is the old policy, so the extra no-grad pass is skipped.
+        single_pass = (
+            observer is None and self.ref_model is None and self.cfg.ppo_epochs == 1
+            and len(trainable) <= self.cfg.mini_batch_size
+        )  # fmt: skip
+        old = _OldPolicy(on_policy=True) if single_pass else self.old_policy(samples)
 
         def forward(indices: Sequence[int], hidden: bool, grad: bool) -> Iterator[ForwardChunk]:
             return self.forward_chunks(samples, indices, hidden=hidden, grad=grad)
 
         if observer is not None:
             observer.before_update(self.model, forward)
-        trainable = list(range(len(samples)))
-        if self.cfg.drop_zero_advantage:
-            trainable = [i for i in trainable if abs(float(adv[i])) > 1e-6]
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
 
@@ -316,9 +325,15 @@ class Learner:
         chunk = [samples[i] for i in idx]
         tb = collate(chunk, self.pad_id)
         token_logp, logits, states = self._response_forward(tb)  # logits (n_response, V)
-        old_logp = torch.zeros_like(token_logp)  # (B, T)
-        for row, i in enumerate(idx):
-            old_logp[row][tb.response_mask[row]] = old.logprobs[i]
+        if old.on_policy:
+            old_logp = token_logp.detach()  # (B, T)
+            with torch.no_grad():
+                old.entropy_sum += float(entropy_from_logits(logits).sum())
+            old.tokens += int(logits.shape[0])
+        else:
+            old_logp = torch.zeros_like(token_logp)  # (B, T)
+            for row, i in enumerate(idx):
+                old_logp[row][tb.response_mask[row]] = old.logprobs[i]
         adv_tokens = adv[idx][:, None].expand_as(token_logp)  # (B, T)
         pg_loss, metrics = compute_policy_loss(
             PolicyLossInputs(token_logp, old_logp, adv_tokens, tb.response_mask), self.policy_loss_cfg

@@ -189,3 +189,34 @@ def test_loading_a_state_keeps_this_learners_learning_rate(tiny_policy: Any) -> 
     assert {g["lr"] for g in resumed.optimizer.param_groups} == {3e-5}
     first, restored = saved.optimizer.state_dict()["state"][0], resumed.optimizer.state_dict()["state"][0]
     assert torch.equal(first["exp_avg_sq"], restored["exp_avg_sq"]) and float(restored["step"]) == 1.0
+
+
+class _SilentObserver:
+    """Reads nothing; its presence makes the learner run the separate pre-update pass."""
+
+    wants_hidden = False
+
+    def on_old_policy(self, chunk: Any) -> None:
+        pass
+
+    def before_update(self, model: Any, forward: Any) -> None:
+        pass
+
+    def after_update(self, model: Any, forward: Any) -> None:
+        pass
+
+
+def test_single_pass_update_equals_the_two_pass_update(tiny_policy: Any) -> None:
+    """One epoch over one mini-batch: using the update's own forward as the old policy changes nothing."""
+    results = []
+    for observer in (None, _SilentObserver()):
+        model, tok = fresh(tiny_policy)
+        learner = Learner(model, tok.pad_token_id, cfg=LearnerConfig(lr=1e-3, micro_batch_size=3))
+        learner.observer = observer
+        metrics = learner.update(make_batch(tok))
+        results.append((metrics, [p.detach().clone() for p in model.parameters()]))
+    (single, params_single), (two, params_two) = results
+    for a, b in zip(params_single, params_two, strict=True):
+        torch.testing.assert_close(a, b)
+    for key in ("actor/pg_loss", "actor/entropy", "actor/grad_norm"):
+        assert single[key] == pytest.approx(two[key], rel=1e-5), key
