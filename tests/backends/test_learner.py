@@ -1,8 +1,8 @@
 """Learner smoke tests on the tiny model: parameters move, losses are finite, SEAL reaches the backbone."""
 
 import copy
-from dataclasses import replace
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
