@@ -118,6 +118,8 @@ class TrainConfig:
     """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0)."""
     invalid_penalty: float = 0.1
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
+    penalise_inadmissible: bool = False
+    """Also penalise (λ) well-formed actions the env cannot execute; the reference penalises format errors only."""
     gamma: float = 0.95
     """GiGPO discount."""
     gigpo_omega: float = 1.0

@@ -108,6 +108,7 @@ class Trainer:
                 kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed, drop_zero_advantage=cfg.drop_zero_advantage,
             ),
             advantage=cfg.advantage,
+                penalise_inadmissible=cfg.penalise_inadmissible,
             seal=cfg.seal,
             ref_model=self._reference_model() if cfg.kl_coef > 0 else None,
         )  # fmt: skip
