@@ -106,9 +106,9 @@ class Trainer:
                 lr=cfg.lr, mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
                 ppo_epochs=cfg.ppo_epochs, temperature=cfg.temperature, entropy_coeff=cfg.entropy_coeff,
                 kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed, drop_zero_advantage=cfg.drop_zero_advantage,
+                penalise_inadmissible=cfg.penalise_inadmissible,
             ),
             advantage=cfg.advantage,
-                penalise_inadmissible=cfg.penalise_inadmissible,
             seal=cfg.seal,
             ref_model=self._reference_model() if cfg.kl_coef > 0 else None,
         )  # fmt: skip
