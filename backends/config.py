@@ -11,7 +11,7 @@ from .advantages import AdvantageConfig, GiGPOConfig, GRPOConfig
 from .reward_shaping import REWARD_SHAPERS, ShapingConfig
 from .seal import SEALConfig
 
-Backend = Literal["grpo", "gigpo"]
+Backend = Literal["grpo", "gigpo", "rllib"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class TrainConfig:
     """Everything a training run needs; every field is a ``--flag`` of ``examples/train_seal.py``."""
 
     backend: Backend = "grpo"
-    """Advantage estimator: GRPO (SPEC 1) or GiGPO (SPEC 2)."""
+    """Advantage estimator: GRPO (SPEC 1) or GiGPO (SPEC 2); or rllib, the classic-RL baseline (RLlib PPO, no LLM)."""
     seal_alpha: float = 0.02
     """Weight of the SEAL loss (SPEC 3; 0 turns SEAL off)."""
     steps: int = 12

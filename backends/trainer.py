@@ -17,6 +17,7 @@ import json
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.monitor import Monitor
 from agentgym_seal.prompting import PROMPTS, build_prompt
 from agentgym_seal.registration import ENVS
+from agentgym_seal.registry import Registry
 from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutConfig
 
 from .config import TrainConfig
@@ -431,7 +433,19 @@ def _summary(row: dict[str, float]) -> str:
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Runs a training and returns its run folder."""
+    """Runs a training with the loop of ``cfg.backend`` (:data:`TRAINING_LOOPS`) and returns its run folder."""
+    return TRAINING_LOOPS.get(cfg.backend)(cfg)
+
+
+def _train_llm(cfg: TrainConfig) -> Path:
     trainer = Trainer(cfg)
     trainer.run()
     return trainer.run_dir
+
+
+#: Training loop by ``--backend`` (lazy): the LLM learners share :class:`Trainer`; ``rllib`` is the classic-RL
+#: baseline (RLlib PPO over admissible actions, ``backends/rllib``; Ray with RLlib lives in .venv-rllib).
+TRAINING_LOOPS: Registry[Callable[[TrainConfig], Path]] = Registry("training backend")
+TRAINING_LOOPS.register("grpo", _train_llm)
+TRAINING_LOOPS.register("gigpo", _train_llm)
+TRAINING_LOOPS.register("rllib", "agentgym_seal.backends.rllib.runner:train")

@@ -167,6 +167,11 @@ class VLLMEngine:
         }
         if not torch.cuda.is_available():
             kwargs["enforce_eager"] = True  # no torch.compile warm-up on a CPU
+            # A prompt prefilled in chunks has its sampled token discarded, and vLLM then rewinds the request's
+            # seeded generator with set_offset, which CPU generators do not have ("CPU Generator does not use
+            # offset"). Whole-prompt prefills never discard: no chunking, and a step budget >= one prompt.
+            kwargs["enable_chunked_prefill"] = False
+            kwargs["max_num_batched_tokens"] = max(kwargs["max_model_len"], 8192)
         kwargs.update(llm_kwargs)
         try:
             self.llm = self._vllm.LLM(**kwargs)

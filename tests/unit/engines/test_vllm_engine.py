@@ -107,6 +107,22 @@ def test_sampling_logprobs_are_temperature_scaled_and_rows_are_seeded(
         assert logprobs == pytest.approx(expected, abs=1e-4)
 
 
+def test_a_seeded_batch_larger_than_one_scheduler_step(
+    policy: tuple[Any, Any], engines: tuple[Any, VLLMEngine]
+) -> None:
+    # 24 x ~500 prompt tokens > the 8192-token step budget: vLLM schedules the prefills over several steps
+    # (regression: chunked prefill + per-request seeds crashed on CPU generators).
+    _, tok = policy
+    hf, vl = engines
+    long = tok(" ".join(TEXTS * 12), add_special_tokens=False)["input_ids"][:500]
+    assert len(long) == 500
+    batch = [long[i:] for i in range(24)]
+    out = vl.generate(batch, SamplingParams(temperature=1.0, max_new_tokens=4), seeds=list(range(24)))
+    assert all(len(t) == 4 for t in out.token_ids)
+    greedy = SamplingParams(temperature=0, max_new_tokens=4)
+    assert_same(hf.generate(batch[:4], greedy), vl.generate(batch[:4], greedy))
+
+
 def test_parity_survives_an_optimizer_step_and_weight_sync(
     policy: tuple[Any, Any], engines: tuple[Any, VLLMEngine]
 ) -> None:
