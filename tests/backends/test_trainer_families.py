@@ -26,7 +26,6 @@ def train(run: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.slow
 def test_searchqa_trains_with_the_sparse_entropy_reward(tmp_path: Path) -> None:
     done = train(tmp_path / "run", "--env", "SearchQA-v0", "--reward-shaper", "entropy-sparse")
     assert done.returncode == 0, done.stderr
