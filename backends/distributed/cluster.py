@@ -53,6 +53,13 @@ class ClusterConfig:
             raise ConfigError("Ray timeouts must be > 0 seconds.")
 
 
+def ray_logs_dir() -> str:
+    """Where Ray writes the session logs: ``$RAY_TMPDIR`` (or the system temp dir)/ray/session_latest/logs."""
+    import tempfile
+
+    return os.path.join(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir(), "ray", "session_latest", "logs")
+
+
 def ray_module() -> Any:
     """``ray``, or a :class:`~agentgym_seal.errors.DependencyNotInstalled` naming the ``ray`` extra."""
     return require("ray", "ray")

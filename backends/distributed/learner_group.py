@@ -25,7 +25,16 @@ import torch.distributed as dist
 from agentgym_seal.rollout.batch import RolloutBatch
 
 from ..learner import Learner
-from .cluster import ClusterConfig, DistributedError, connect, release, reserve, runtime_env, scheduling
+from .cluster import (
+    ClusterConfig,
+    DistributedError,
+    connect,
+    ray_logs_dir,
+    release,
+    reserve,
+    runtime_env,
+    scheduling,
+)
 from .weights import plain_weights
 
 logger = logging.getLogger(__name__)
@@ -110,7 +119,7 @@ class DataParallelLearner(Learner):
                 raise
             raise DistributedError(
                 f"learner rank {self.rank}: a collective failed ({str(exc).splitlines()[0][:200]}). A learner "
-                "rank probably died. Fix: look at the Ray logs under /tmp/ray/session_latest/logs."
+                f"rank probably died. Fix: look at the Ray logs under {ray_logs_dir()}."
             ) from None
         if pending is not None and self.peers is not None:
             self.peers.finish(pending)

@@ -21,7 +21,16 @@ from agentgym_seal.engines.base import SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.rollout import RolloutBatch, RolloutConfig
 
-from .cluster import ClusterConfig, DistributedError, connect, release, reserve, runtime_env, scheduling
+from .cluster import (
+    ClusterConfig,
+    DistributedError,
+    connect,
+    ray_logs_dir,
+    release,
+    reserve,
+    runtime_env,
+    scheduling,
+)
 from .weights import plain_weights
 
 logger = logging.getLogger(__name__)
@@ -235,7 +244,7 @@ class RolloutPool:
         except self.ray.exceptions.GetTimeoutError:
             raise DistributedError(
                 f"rollout workers did not answer {what} within {self.cluster.call_timeout_s:g} s. "
-                "Fix: raise --ray-timeout, or look at the worker logs under /tmp/ray/session_latest/logs."
+                f"Fix: raise --ray-timeout-s, or look at the worker logs under {ray_logs_dir()}."
             ) from None
 
     # -- weights -------------------------------------------------------------------------------------
@@ -283,8 +292,8 @@ class RolloutPool:
                     self._actors[w] = self._spawn(w)
                 raise DistributedError(
                     f"rollout workers {late} did not finish their groups within {self.cluster.call_timeout_s:g} s "
-                    "(they were restarted). Fix: raise --ray-timeout for long episodes, or look at the worker "
-                    "logs under /tmp/ray/session_latest/logs."
+                    "(they were restarted). Fix: raise --ray-timeout-s for long episodes, or look at the worker "
+                    f"logs under {ray_logs_dir()}."
                 )
             job, _ = pending.pop(ready[0])
             try:
@@ -294,7 +303,7 @@ class RolloutPool:
                 if attempts[job.worker] > self.max_restarts:
                     raise DistributedError(
                         f"rollout worker {job.worker} died {attempts[job.worker]} times on seeds {list(job.seeds)}. "
-                        "Fix: look at its log under /tmp/ray/session_latest/logs (out of memory?)."
+                        f"Fix: look at its log under {ray_logs_dir()} (out of memory?)."
                     ) from None
                 self._restart(job.worker, f"mid-rollout: {_short(exc)}")
                 submit(job)  # re-run its groups from their seeds; nothing of the dead attempt is kept

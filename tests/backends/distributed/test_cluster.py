@@ -11,7 +11,7 @@ pytest.importorskip("ray")
 
 from agentgym_seal.backends.config import TrainConfig
 from agentgym_seal.backends.distributed import ClusterConfig, DistributedError, RolloutPool, check_address
-from agentgym_seal.backends.distributed.cluster import check_gpus, reserve
+from agentgym_seal.backends.distributed.cluster import check_gpus, ray_logs_dir, reserve
 from agentgym_seal.errors import ConfigError
 
 
@@ -41,3 +41,8 @@ def test_resources_the_cluster_cannot_free_are_a_clear_error_in_time(ray_cluster
     with pytest.raises(DistributedError, match=r"could not reserve .* within 2 s .*Fix: use fewer --num-workers"):
         reserve([{"CPU": 1.0}] * 3, timeout_s=2)  # the test cluster has 2 CPUs
     assert time.monotonic() - start < 15
+
+
+def test_error_messages_point_at_the_configured_ray_log_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    assert ray_logs_dir() == str(tmp_path / "ray" / "session_latest" / "logs")
