@@ -120,6 +120,8 @@ class TrainConfig:
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
     penalise_inadmissible: bool = False
     """Also penalise (λ) well-formed actions the env cannot execute; the reference penalises format errors only."""
+    negative_advantage_scale: float = 1.0
+    """Scale of negative advantages in the update: 1 = GRPO/GiGPO as specified, 0 = reinforce winners only."""
     gamma: float = 0.95
     """GiGPO discount."""
     gigpo_omega: float = 1.0

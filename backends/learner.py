@@ -61,6 +61,8 @@ class LearnerConfig:
             pass (entropy metric) still covers every sample.
         penalise_inadmissible: The invalid-action penalty also hits well-formed actions the env cannot
             execute (not admissible), not only format errors (the reference's rule, SPEC 1.1).
+        negative_advantage_scale: Multiplies negative advantages before the update (1 = GRPO/GiGPO as
+            specified; 0 = reinforce only better-than-group samples, as RAFT / filtered behaviour cloning).
     """
 
     lr: float = 1e-6
@@ -76,11 +78,16 @@ class LearnerConfig:
     shuffle_seed: int = 0
     drop_zero_advantage: bool = False
     penalise_inadmissible: bool = False
+    negative_advantage_scale: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip", "temperature"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"LearnerConfig.{name} must be > 0; got {getattr(self, name)}.")
+        if not 0.0 <= self.negative_advantage_scale <= 1.0:
+            raise ConfigError(
+                f"LearnerConfig.negative_advantage_scale must be in [0, 1]; got {self.negative_advantage_scale}."
+            )
         for name in ("ppo_epochs", "mini_batch_size", "micro_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"LearnerConfig.{name} must be >= 1; got {getattr(self, name)}.")
@@ -264,6 +271,8 @@ class Learner:
                 "actor/entropy": 0.0, "actor/skipped_steps": float(self.skipped_steps), "actor/trained_samples": 0.0,
             }  # fmt: skip
         adv = self.advantages(batch) if advantages is None else advantages  # (N,)
+        if self.cfg.negative_advantage_scale != 1.0:
+            adv = torch.where(adv < 0, adv * self.cfg.negative_advantage_scale, adv)  # (N,)
         won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
         labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
         observer = self.observer

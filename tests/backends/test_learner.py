@@ -220,3 +220,19 @@ def test_single_pass_update_equals_the_two_pass_update(tiny_policy: Any) -> None
         torch.testing.assert_close(a, b)
     for key in ("actor/pg_loss", "actor/entropy", "actor/grad_norm"):
         assert single[key] == pytest.approx(two[key], rel=1e-5), key
+
+
+def test_negative_advantage_scale_zero_trains_only_on_the_better_samples(tiny_policy: Any) -> None:
+    model_a, tok = fresh(tiny_policy)
+    model_b = copy.deepcopy(model_a)
+    batch = make_batch(tok)
+    adv = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0])
+    cfg = {"lr": 1e-3, "entropy_coeff": 0.0, "micro_batch_size": 8, "drop_zero_advantage": True}
+    scaled = Learner(model_a, tok.pad_token_id, cfg=LearnerConfig(**cfg, negative_advantage_scale=0.0))
+    assert scaled.update(batch, adv)["actor/trained_samples"] == 2  # the losers' samples carry no gradient
+    winners_only = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    Learner(model_b, tok.pad_token_id, cfg=LearnerConfig(**cfg)).update(batch, winners_only)
+    for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ConfigError, match="negative_advantage_scale"):
+        LearnerConfig(negative_advantage_scale=1.5)
