@@ -122,6 +122,8 @@ class TrainConfig:
     """Also penalise (λ) well-formed actions the env cannot execute; the reference penalises format errors only."""
     negative_advantage_scale: float = 1.0
     """Scale of negative advantages in the update: 1 = GRPO/GiGPO as specified, 0 = reinforce winners only."""
+    credit_inadmissible: bool = True
+    """Let positive advantages reach inadmissible ("Nothing happens.") actions; off clips those at 0."""
     gamma: float = 0.95
     """GiGPO discount."""
     gigpo_omega: float = 1.0

@@ -63,6 +63,9 @@ class LearnerConfig:
             execute (not admissible), not only format errors (the reference's rule, SPEC 1.1).
         negative_advantage_scale: Multiplies negative advantages before the update (1 = GRPO/GiGPO as
             specified; 0 = reinforce only better-than-group samples, as RAFT / filtered behaviour cloning).
+        credit_inadmissible: Let a positive advantage reach a well-formed action the env could not execute
+            (not admissible: "Nothing happens."). ``False`` clips those steps' advantages at 0, so a winning
+            trajectory does not reinforce the no-op turns it wasted on the way (negative credit is kept).
     """
 
     lr: float = 1e-6
@@ -79,6 +82,7 @@ class LearnerConfig:
     drop_zero_advantage: bool = False
     penalise_inadmissible: bool = False
     negative_advantage_scale: float = 1.0
+    credit_inadmissible: bool = True
 
     def __post_init__(self) -> None:
         for name in ("lr", "grad_clip", "temperature"):
@@ -273,6 +277,9 @@ class Learner:
         adv = self.advantages(batch) if advantages is None else advantages  # (N,)
         if self.cfg.negative_advantage_scale != 1.0:
             adv = torch.where(adv < 0, adv * self.cfg.negative_advantage_scale, adv)  # (N,)
+        if not self.cfg.credit_inadmissible:
+            inadmissible = torch.tensor([s.format_valid and not s.action_valid for s in samples])  # (N,)
+            adv = torch.where(inadmissible, adv.clamp(max=0.0), adv)  # (N,)
         won = torch.tensor(batch.sample_won(), dtype=torch.bool)  # (N,)
         labels = seal_labels(won, adv, self.seal_cfg.label_source)  # (N,)
         observer = self.observer

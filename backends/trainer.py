@@ -109,6 +109,7 @@ class Trainer:
                 ppo_epochs=cfg.ppo_epochs, temperature=cfg.temperature, entropy_coeff=cfg.entropy_coeff,
                 kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed, drop_zero_advantage=cfg.drop_zero_advantage,
                 penalise_inadmissible=cfg.penalise_inadmissible, negative_advantage_scale=cfg.negative_advantage_scale,
+                credit_inadmissible=cfg.credit_inadmissible,
             ),
             advantage=cfg.advantage,
             seal=cfg.seal,

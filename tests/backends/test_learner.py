@@ -236,3 +236,20 @@ def test_negative_advantage_scale_zero_trains_only_on_the_better_samples(tiny_po
         assert torch.equal(a, b)
     with pytest.raises(ConfigError, match="negative_advantage_scale"):
         LearnerConfig(negative_advantage_scale=1.5)
+
+
+def test_no_credit_for_inadmissible_clips_only_their_positive_advantages(tiny_policy: Any) -> None:
+    model_a, tok = fresh(tiny_policy)
+    model_b = copy.deepcopy(model_a)
+    batch = make_batch(tok)
+    samples = list(batch.samples)
+    samples[1] = replace(samples[1], action_valid=False)  # a winner's wasted turn ("Nothing happens.")
+    batch = RolloutBatch(tuple(samples), batch.trajectories)
+    adv = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0])  # samples 6, 7 are format-invalid losers
+    cfg = {"lr": 1e-3, "entropy_coeff": 0.0, "micro_batch_size": 8, "drop_zero_advantage": True}
+    clipped = Learner(model_a, tok.pad_token_id, cfg=LearnerConfig(**cfg, credit_inadmissible=False))
+    assert clipped.update(batch, adv)["actor/trained_samples"] == 3  # sample 1 lost its credit, the losers kept theirs
+    expected = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0])
+    Learner(model_b, tok.pad_token_id, cfg=LearnerConfig(**cfg)).update(batch, expected)
+    for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert torch.equal(a, b)
