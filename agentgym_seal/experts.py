@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium
+import numpy as np
 
 from agentgym_seal.types import Demonstration, Trajectory, Transition
 
@@ -68,6 +69,7 @@ def expert_demonstrations(
     seed: int = 0,
     history_length: int = 2,
     env_id: str = "ALFWorldText-v0",
+    noise: float = 0.0,
     **env_options: Any,
 ) -> list[Demonstration]:
     """Plays ``num_episodes`` expert episodes and returns one :class:`Demonstration` per step.
@@ -75,8 +77,16 @@ def expert_demonstrations(
     Each demonstration carries the task, the raw observation, the admissible commands, the expert's
     command and the last ``history_length`` (observation, action) pairs: what a prompt builder needs.
     Episodes use seeds ``seed, seed + 1, ...``; ``env_options`` go to ``gymnasium.make``.
+
+    ``noise`` > 0 injects mistakes as DART does (Laskey et al., 2017): at each step, with that probability, a
+    random admissible command other than the expert's is played instead and left out of the demonstrations
+    (it stays in the history), so the expert's next moves show how to recover from a state the expert itself
+    would never reach (a wrong receptacle, a needless detour). Deterministic per ``seed``.
     """
+    if not 0.0 <= noise < 1.0:
+        raise ValueError(f"noise must be in [0, 1); got {noise}.")
     env = gymnasium.make(env_id, **{**env_options, "action_format": "plain"})
+    rng = np.random.default_rng([seed, 0xDA27])
     demos: list[Demonstration] = []
     try:
         for episode in range(num_episodes):
@@ -87,6 +97,13 @@ def expert_demonstrations(
                 command = next_expert_command(env)
                 if command is None:
                     break
+                others = [a for a in info.get("admissible_actions", ()) if a != command]
+                if noise > 0 and others and rng.random() < noise:
+                    mistake = others[int(rng.integers(len(others)))]
+                    history.append((obs, mistake))
+                    obs, _, terminated, truncated, info = env.step(mistake)
+                    done = terminated or truncated
+                    continue
                 demos.append(
                     Demonstration(
                         task=str(info["goal"]),

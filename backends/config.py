@@ -34,6 +34,13 @@ class WarmupConfig:
     """Demonstrator: the planner (knows where things are) or the explorer (searches first, then plans)."""
     games_per_type: int = 400
     """Train games per task type the demonstrations are drawn from (the first of the RL pool's games)."""
+    noise: float = 0.0
+    """DART mistakes: per step, the probability of playing a random other admissible command (not learned from),
+    so the demonstrations show the expert recovering from states it would never reach itself."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.noise < 1.0:
+            raise ConfigError(f"--warmup.noise must be in [0, 1); got {self.noise}.")
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,8 @@ class Trainer:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
         key = json.dumps(
             [_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed,
-             self.cfg.history_length, self.cfg.warmup.games_per_type, self.cfg.warmup.expert],
+             self.cfg.history_length, self.cfg.warmup.games_per_type, self.cfg.warmup.expert]
+            + ([self.cfg.warmup.noise] if self.cfg.warmup.noise else []),
             sort_keys=True,
         )  # fmt: skip
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -155,7 +156,7 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, **self.family.demo_kwargs(self.cfg),
+            env_id=self.cfg.env, noise=self.cfg.warmup.noise, **self.family.demo_kwargs(self.cfg),
         )  # fmt: skip
         return [
             (
