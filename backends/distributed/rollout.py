@@ -214,13 +214,15 @@ class RolloutPool:
         )
 
     def _wait_ready(self, indices: Sequence[int]) -> None:
+        # A worker's start (imports, model replica, env caches) is real work, slow on a loaded machine: it gets
+        # the remote-call deadline, not the connect one (its resources were already reserved in time).
         refs = [self._actors[i].pid.remote() for i in indices]
         try:
-            self.ray.get(refs, timeout=self.cluster.connect_timeout_s)
+            self.ray.get(refs, timeout=self.cluster.call_timeout_s)
         except self.ray.exceptions.GetTimeoutError:
             raise DistributedError(
-                f"rollout workers {list(indices)} did not start within {self.cluster.connect_timeout_s:g} s. "
-                "Fix: check `ray status` for free CPUs/GPUs, or raise the timeout."
+                f"rollout workers {list(indices)} did not start within {self.cluster.call_timeout_s:g} s. "
+                f"Fix: read their logs in {ray_logs_dir()}, check `ray status`, or raise --ray-timeout-s."
             ) from None
 
     def _restart(self, index: int, reason: str) -> None:
