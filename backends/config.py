@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import argparse
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
+
+import tyro
 
 from agentgym_seal.errors import ConfigError
 
 from .advantages import AdvantageConfig, GiGPOConfig, GRPOConfig
 from .reward_shaping import REWARD_SHAPERS, ShapingConfig
+from .rllib.options import RLlibOptions
 from .seal import SEALConfig
 
 Backend = Literal["grpo", "gigpo", "rllib"]
@@ -61,6 +65,10 @@ class TrainConfig:
     """Continue the run in this folder from its last checkpoint."""
     env: str = "ALFWorldText-v0"
     """Environment id."""
+    env_options: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
+    """KEY=VALUE, repeatable: a keyword option of every env the run builds (train, eval, warm-up demonstrations),
+    on top of the family's, e.g. --env-options retriever=dense --env-options topk=5. VALUE is JSON when it parses
+    (numbers, true/false, null, lists, objects), else a string; a key the env does not take fails at start."""
     model: str = "tiny"
     """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
     engine: Literal["hf", "vllm"] = "hf"
@@ -95,8 +103,9 @@ class TrainConfig:
     """B: task seeds per RL step."""
     group_size: int = 8
     """G: environments per task seed."""
-    max_turns: int = 10
-    """Turn limit of an episode (the SEAL paper uses 25 for ALFWorld)."""
+    max_turns: int | None = None
+    """Turn limit of an episode (default: the env family's: ALFWorld 10, WebShop 15, SearchQA 4; the SEAL paper
+    uses 25 for ALFWorld)."""
     history_length: int = 2
     """K: (observation, action) pairs in each prompt."""
     max_prompt_length: int = 1024
@@ -148,6 +157,8 @@ class TrainConfig:
     """Options of the entropy reward shapers."""
     warmup: WarmupConfig = field(default_factory=WarmupConfig)
     """SFT warm-up."""
+    rllib: RLlibOptions = field(default_factory=RLlibOptions)
+    """PPO and wrapper options of --backend rllib (the classic-RL baseline; Ray with RLlib lives in .venv-rllib)."""
     eval_every: int = 12
     """Evaluate every N RL steps (and after the warm-up and the last step)."""
     eval_episodes: int = 128
@@ -178,7 +189,7 @@ class TrainConfig:
             "steps": self.steps >= 0,
             "batch_tasks": self.batch_tasks >= 1,
             "group_size": self.group_size >= 1,
-            "max_turns": self.max_turns >= 1,
+            "max_turns": self.max_turns is None or self.max_turns >= 1,
             "eval_every": self.eval_every >= 1,
             "checkpoint_every": self.checkpoint_every >= 1,
             "seal_alpha": self.seal_alpha >= 0,
@@ -207,6 +218,40 @@ class TrainConfig:
             raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
+        reserved = sorted(self.extra_env_kwargs.keys() & _TRAINER_ENV_KEYS.keys())
+        if reserved:
+            raise ConfigError(f"--env-options {reserved[0]}=...: {_TRAINER_ENV_KEYS[reserved[0]]}")
+
+    @property
+    def extra_env_kwargs(self) -> dict[str, Any]:
+        """``--env-options`` as env kwargs (a repeated key: the last wins)."""
+        from agentgym_seal.cli import parse_option
+
+        kwargs: dict[str, Any] = {}
+        for text in self.env_options:
+            try:
+                key, value = parse_option(text)
+            except argparse.ArgumentTypeError:
+                raise ConfigError(
+                    f"--env-options expects KEY=VALUE; got {text!r}. Fix: e.g. --env-options topk=5"
+                ) from None
+            kwargs[key] = value
+        return kwargs
+
+    @property
+    def turn_limit(self) -> int:
+        """``--max-turns``, or the env family's default (``FamilyOptions.max_turns``) when it is not given."""
+        if self.max_turns is not None:
+            return self.max_turns
+        from agentgym_seal.registration import ENVS
+
+        from .env_options import FAMILY_OPTIONS
+
+        return FAMILY_OPTIONS.get(ENVS.get(self.env).family).max_turns
+
+    def resolved(self) -> TrainConfig:
+        """This config with the env family's defaults filled in (``max_turns``): what a run records in config.json."""
+        return replace(self, max_turns=self.turn_limit)
 
     @property
     def lora(self) -> Any:
@@ -246,6 +291,12 @@ class TrainConfig:
         return f"runs/{self.backend}-seal{self.seal_alpha:g}-seed{self.seed}"
 
 
+#: Env kwargs the trainers set themselves (a ``--env-options`` of one would be overridden): what to use instead.
+_TRAINER_ENV_KEYS = {
+    "split": "the trainers set it per rollout (train, then the family's eval splits). Fix: drop it.",
+    "max_episode_steps": "the turn limit is --max-turns. Fix: use --max-turns N.",
+}
+
 #: Settings of the reference scripts (SPEC 1.4) for GPU users; override any field with its flag.
 PRESETS: dict[str, TrainConfig] = {
     "cpu": TrainConfig(),
@@ -264,8 +315,6 @@ PRESETS: dict[str, TrainConfig] = {
 
 def parse_train_args(argv: list[str], description: str | None = None) -> TrainConfig:
     """Parses training flags with tyro; ``--preset NAME`` picks the defaults that other flags override."""
-    import tyro
-
     preset = "cpu"
     if "--preset" in argv:
         i = argv.index("--preset")

@@ -4,7 +4,9 @@ The trainer knows no env family. It looks up the family of ``--env`` (``EnvEntry
 :data:`FAMILY_OPTIONS` and asks the :class:`FamilyOptions` found there for:
 
 - the env kwargs of each split it rolls out (``train`` and the family's :attr:`~FamilyOptions.eval_splits`),
-- the kwargs of the warm-up's expert demonstrations,
+- the kwargs of the warm-up's expert demonstrations (both with the user's ``--env-options`` on top:
+  :meth:`~FamilyOptions.rollout_kwargs`, :meth:`~FamilyOptions.warmup_kwargs`),
+- the default turn limit (``--max-turns`` unset: :attr:`~FamilyOptions.max_turns`),
 - the closing tags that end a turn (generation stop tokens), and whether the family's envs make tool
   calls (``info["tool_call"]``: the entropy reward shapers need them, and evaluation then reports
   ``eval/<split>/tool_calls``).
@@ -32,6 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import gymnasium
+
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.registration import ENVS
 from agentgym_seal.registry import Registry
 
 if TYPE_CHECKING:
@@ -47,12 +53,14 @@ class FamilyOptions:
         split_names: Metric split name -> the env's ``split`` option, where they differ.
         stop_tags: Closing tags that end a turn (each must be one token of the tokenizer to take effect).
         tool_calls: The family's envs report ``info["tool_call"]``.
+        max_turns: The turn limit of an episode when ``--max-turns`` is not given.
     """
 
     eval_splits: tuple[str, ...] = ("test",)
     split_names: Mapping[str, str] = field(default_factory=dict)
     stop_tags: tuple[str, ...] = ("</action>",)
     tool_calls: bool = False
+    max_turns: int = 10
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """Env kwargs common to every split and to the demonstrations (part of the demo cache key)."""
@@ -66,12 +74,21 @@ class FamilyOptions:
         """Env kwargs of the warm-up's expert episodes (``expert_demonstrations``; train split)."""
         return self.shared_kwargs(cfg)
 
+    def rollout_kwargs(self, cfg: TrainConfig, split: str) -> dict[str, Any]:
+        """What the trainers pass to the envs of ``split``: :meth:`env_kwargs`, then ``--env-options`` on top."""
+        return {**self.env_kwargs(cfg, split), **cfg.extra_env_kwargs}
+
+    def warmup_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
+        """What the warm-up passes to its expert's env: :meth:`demo_kwargs`, then ``--env-options`` on top."""
+        return {**self.demo_kwargs(cfg), **cfg.extra_env_kwargs}
+
 
 @dataclass(frozen=True)
 class ALFWorldOptions(FamilyOptions):
     """ALFWorld: task types, room size, the train pool size, and the warm-up's own pool and expert."""
 
     eval_splits: tuple[str, ...] = ("valid_seen", "valid_unseen")
+    max_turns: int = 10  # the CPU default's (the SEAL paper's ALFWorld runs use 25-50: --max-turns)
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """``--task-types`` and ``--difficulty``."""
@@ -98,5 +115,24 @@ FAMILY_OPTIONS.register("webshop", "agentgym_seal.backends.env_options:WEBSHOP")
 FAMILY_OPTIONS.register("searchqa", "agentgym_seal.backends.env_options:SEARCHQA")
 
 ALFWORLD = ALFWorldOptions()
-WEBSHOP = FamilyOptions(eval_splits=("test",), split_names={"test": "eval"})
-SEARCHQA = FamilyOptions(eval_splits=("test",), stop_tags=("</search>", "</answer>"), tool_calls=True)
+WEBSHOP = FamilyOptions(eval_splits=("test",), split_names={"test": "eval"}, max_turns=15)  # verl-agent's max steps
+SEARCHQA = FamilyOptions(eval_splits=("test",), stop_tags=("</search>", "</answer>"), tool_calls=True, max_turns=4)
+
+
+def check_env_options(cfg: TrainConfig) -> None:
+    """Fails at start on ``--env-options`` the env does not take, with the env's own check of its options.
+
+    Builds (and closes) one train-split env with the options on top of the family's kwargs, so a key the
+    env does not accept, or a value it rejects, is reported before any model or worker starts. Without
+    ``--env-options`` it does nothing.
+
+    Raises:
+        ConfigError: The env rejects an option; the message names the option and the env id.
+    """
+    if not cfg.extra_env_kwargs:
+        return
+    family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)
+    try:
+        gymnasium.make(cfg.env, **family.rollout_kwargs(cfg, "train")).close()
+    except ConfigError as exc:
+        raise ConfigError(f"--env-options {' '.join(cfg.env_options)}: {exc}") from exc

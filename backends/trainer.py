@@ -2,7 +2,7 @@
 
 Run folder layout::
 
-    config.json      the TrainConfig
+    config.json      the TrainConfig (family defaults resolved: the --max-turns used)
     warmup.json      the warm-up's loss and the evaluation of the warmed-up policy (the RL baseline)
     metrics.jsonl    one row per RL step (1..steps)
     checkpoints/step_<k>/{model/, learner.pt, state.json}   written atomically
@@ -49,7 +49,7 @@ from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutCo
 
 from .config import TrainConfig
 from .distributed.scale import ScaleOut
-from .env_options import FAMILY_OPTIONS
+from .env_options import FAMILY_OPTIONS, check_env_options
 from .learner import LearnerConfig
 from .reward_shaping import build_shaper
 
@@ -77,15 +77,17 @@ class Trainer:
     """Owns the model, the learner, the rollouts and the run folder of one training run."""
 
     def __init__(self, cfg: TrainConfig) -> None:
+        ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
+        cfg = cfg.resolved()  # the env family's defaults filled in (--max-turns): what config.json records
         self.cfg = cfg
         self.console = Console(quiet=not cfg.progress)
-        ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
         torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)
         self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
         self.family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)  # env kwargs, demos, eval splits, stop tags
+        check_env_options(cfg)  # an --env-options key the env does not take fails here, before any work
         self.shaper = build_shaper(  # fails here, before any work, if the engine or the env cannot feed it
             cfg.reward_shaper, cfg.shaping, engine=ENGINES.get(cfg.engine), tool_calls=self.family.tool_calls,
             env_id=cfg.env,
@@ -142,7 +144,8 @@ class Trainer:
         key = json.dumps(
             [_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed,
              self.cfg.history_length, self.cfg.warmup.games_per_type, self.cfg.warmup.expert]
-            + ([self.cfg.warmup.noise] if self.cfg.warmup.noise else []),
+            + ([self.cfg.warmup.noise] if self.cfg.warmup.noise else [])
+            + ([self.cfg.extra_env_kwargs] if self.cfg.env_options else []),
             sort_keys=True,
         )  # fmt: skip
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -156,7 +159,7 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, noise=self.cfg.warmup.noise, **self.family.demo_kwargs(self.cfg),
+            env_id=self.cfg.env, noise=self.cfg.warmup.noise, **self.family.warmup_kwargs(self.cfg),
         )  # fmt: skip
         return [
             (
@@ -192,9 +195,9 @@ class Trainer:
     def _rollout(self, split: str, num_envs: int, group_size: int) -> Rollout:
         cfg = RolloutConfig(
             env_id=self.cfg.env,
-            env_kwargs=self.family.env_kwargs(self.cfg, split),
+            env_kwargs=self.family.rollout_kwargs(self.cfg, split),  # --env-options on top of the family's
             group_size=group_size,
-            max_turns=self.cfg.max_turns,
+            max_turns=self.cfg.turn_limit,
             history_length=self.cfg.history_length,
             max_prompt_length=self.cfg.max_prompt_length,
             sampling=SamplingParams(

@@ -4,7 +4,7 @@ The classic-RL baseline of the LLM learners: no language model, no warm-up; a DR
 (:class:`~agentgym_seal.backends.rllib.module.DRRNModule`) picks one of the admissible actions from hashed
 (or MiniLM-embedded) text. It writes the same run folder as the LLM trainer::
 
-    config.json      the TrainConfig, plus "rllib": the RLlibOptions
+    config.json      the TrainConfig (with the resolved --max-turns); "rllib": the RLlibOptions used
     warmup.json      evaluation of the untrained policy (the baseline's step 0; there is no warm-up)
     metrics.jsonl    one row per RLlib training iteration (1..steps)
     checkpoints/step_<k>/   RLlib's Algorithm checkpoint (resume with --resume RUN_DIR)
@@ -14,13 +14,14 @@ How the :class:`~agentgym_seal.backends.config.TrainConfig` flags map:
 
 - ``--steps``: RLlib training iterations; each samples ``batch_tasks x group_size x max_turns`` env steps
   (the env-step budget of one LLM RL step) from ``batch_tasks x group_size`` vectorised envs.
-- ``--env``, ``--task-types``, ``--difficulty``, ``--train-games-per-type``, ``--max-turns``: the envs, as for
-  the LLM learners (train split for training, the family's eval splits for evaluation).
+- ``--env``, ``--task-types``, ``--difficulty``, ``--train-games-per-type``, ``--max-turns``, ``--env-options``: the
+  envs, as for the LLM learners (train split for training, the family's eval splits for evaluation).
 - ``--seed``, ``--gamma``, ``--eval-every``, ``--eval-episodes``, ``--eval-temperature`` (evaluation samples
   from ``softmax(logits / T)`` over the admissible actions, with the LLM trainer's eval seeds),
   ``--checkpoint-every``, ``--num-threads``, ``--run-dir``, ``--resume``.
 - Not used (they are the LLM learner's): the model, engine, SEAL, KL, warm-up, prompt/response length,
-  ``--lr``/``--entropy-coeff``/``--ppo-epochs``/``--mini-batch-size`` (PPO's own are :class:`RLlibOptions`).
+  ``--lr``/``--entropy-coeff``/``--ppo-epochs``/``--mini-batch-size`` (PPO's own are :class:`RLlibOptions`,
+  the ``--rllib.*`` flags: ``--rllib.lr``, ``--rllib.featurizer``, ...).
 
 Metric rows: ``step``, ``train/success_rate``, ``train/episode_reward``, ``train/episode_length`` and
 ``train/episodes`` (episodes that ended in the iteration), ``train/valid_action_ratio`` and
@@ -40,7 +41,6 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -53,49 +53,21 @@ from agentgym_seal.logging import JsonlWriter
 from agentgym_seal.registration import ENVS
 
 from ..config import TrainConfig
-from ..env_options import FAMILY_OPTIONS
+from ..env_options import FAMILY_OPTIONS, check_env_options
 from .env import ActionChoiceEnv
+from .options import RLlibOptions
 
 _EVAL_SEED_OFFSET = 1000  # as the LLM trainer: validation seeds disjoint from training seeds
 _ENV_NAME = "agentgym_seal-action-choice"
-
-
-@dataclass(frozen=True)
-class RLlibOptions:
-    """PPO and wrapper settings of the RLlib baseline (the Python API's; defaults tuned on ALFWorld tiny rooms).
-
-    Attributes:
-        featurizer: ``hashing`` or ``minilm`` (see :mod:`~agentgym_seal.backends.rllib.features`).
-        feature_dim: Size of the hashing features.
-        max_actions: K, the action slots (admissible actions beyond K are dropped and counted).
-        hidden: Width of the module's MLPs.
-        lr: Adam learning rate.
-        entropy_coeff: Entropy bonus over the action slots.
-        num_epochs: PPO passes over each iteration's batch.
-        minibatch_size: Env steps per PPO minibatch.
-        lambda_: GAE lambda.
-        num_cpus: CPUs given to a local Ray instance (ignored when Ray is already initialised).
-    """
-
-    featurizer: str = "hashing"
-    feature_dim: int = 256
-    max_actions: int = 32
-    hidden: int = 128
-    lr: float = 1e-3
-    entropy_coeff: float = 0.01
-    num_epochs: int = 6
-    minibatch_size: int = 64
-    lambda_: float = 0.95
-    num_cpus: int = 2
 
 
 def _env_config(cfg: TrainConfig, options: RLlibOptions, split: str) -> dict[str, Any]:
     family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)
     return {
         "env_id": cfg.env,
-        "env_kwargs": family.env_kwargs(cfg, split),
+        "env_kwargs": family.rollout_kwargs(cfg, split),
         "max_actions": options.max_actions,
-        "max_turns": cfg.max_turns,
+        "max_turns": cfg.turn_limit,
         "featurizer": options.featurizer,
         "feature_dim": options.feature_dim,
     }
@@ -131,8 +103,8 @@ def _callbacks_class() -> type:
     return EpisodeStats
 
 
-def build_algorithm(cfg: TrainConfig, options: RLlibOptions) -> Any:
-    """The PPO ``Algorithm`` (new API stack) with the DRRN module on the wrapped train split."""
+def ppo_config(cfg: TrainConfig, options: RLlibOptions) -> Any:
+    """The ``PPOConfig`` (new API stack) with the DRRN module on the wrapped train split."""
     from ray.rllib.algorithms import ppo
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
     from ray.tune.registry import register_env
@@ -140,20 +112,20 @@ def build_algorithm(cfg: TrainConfig, options: RLlibOptions) -> Any:
     from .module import DRRNModule
 
     register_env(_ENV_NAME, _make_env)
-    num_envs = cfg.batch_tasks * cfg.group_size
-    config = (
+    num_envs, turns = cfg.batch_tasks * cfg.group_size, cfg.turn_limit
+    return (
         cast(Any, ppo.PPOConfig)()
         .environment(_ENV_NAME, env_config=_env_config(cfg, options, "train"))
         .env_runners(
             num_env_runners=0,  # sample in this process: on 2 cores a remote runner only adds copying
             num_envs_per_env_runner=num_envs,
-            rollout_fragment_length=cfg.max_turns,
+            rollout_fragment_length=turns,
             gym_env_vectorize_mode="sync",
         )
         .learners(num_learners=0)
         .training(
-            train_batch_size_per_learner=num_envs * cfg.max_turns,
-            minibatch_size=min(options.minibatch_size, num_envs * cfg.max_turns),
+            train_batch_size_per_learner=num_envs * turns,
+            minibatch_size=min(options.minibatch_size, num_envs * turns),
             num_epochs=options.num_epochs,
             lr=options.lr,
             gamma=cfg.gamma,
@@ -164,15 +136,21 @@ def build_algorithm(cfg: TrainConfig, options: RLlibOptions) -> Any:
         .callbacks(_callbacks_class())
         .debugging(seed=cfg.seed, log_level="ERROR")
     )
-    return config.build_algo()
+
+
+def build_algorithm(cfg: TrainConfig, options: RLlibOptions) -> Any:
+    """The PPO ``Algorithm`` of :func:`ppo_config`."""
+    return ppo_config(cfg, options).build_algo()
 
 
 class RLlibRunner:
     """One RLlib training run: the algorithm, the eval envs and the run folder."""
 
     def __init__(self, cfg: TrainConfig, options: RLlibOptions | None = None) -> None:
-        self.cfg, self.options = cfg, options or RLlibOptions()
         ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
+        cfg = cfg.resolved()  # the env family's defaults filled in (--max-turns): what config.json records
+        self.cfg, self.options = cfg, options or cfg.rllib  # the --rllib.* flags unless the Python API passes some
+        check_env_options(cfg)  # an option the env does not take fails here, before Ray starts
         self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)
         self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
         self.torch = require("torch", "train")
@@ -342,6 +320,8 @@ def _summary(row: Mapping[str, Any]) -> str:
 
 def train(cfg: TrainConfig, options: RLlibOptions | None = None) -> Path:
     """Runs the RLlib baseline and returns its run folder (the ``rllib`` entry of the trainer's backends).
+
+    ``options`` default to ``cfg.rllib`` (the ``--rllib.*`` flags).
 
     Raises:
         DependencyNotInstalled: Ray/RLlib is missing (``make rllib-env``: its own env, it pins gymnasium 1.2.2).

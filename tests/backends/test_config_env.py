@@ -1,0 +1,139 @@
+"""--max-turns defaults to the env family's turn limit; --env-options reach every env the trainers build."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentgym_seal.backends.config import TrainConfig, WarmupConfig, parse_train_args
+from agentgym_seal.backends.env_options import FAMILY_OPTIONS, check_env_options
+from agentgym_seal.errors import ConfigError, UnknownNameError
+from agentgym_seal.registration import ENVS
+
+pytest.importorskip("torch")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def parse_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The message of a flag set that fails at parse time (tyro prints our ConfigError and exits 2)."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_train_args(argv)
+    assert exit_info.value.code == 2
+    return " ".join(capsys.readouterr().err.replace("│", " ").split())
+
+
+# -- --max-turns ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("env_id", "turns"),
+    [("ALFWorldText-v0", 10), ("WebShopText-v0", 15), ("WebShopHTML-v0", 15), ("SearchQA-v0", 4)],
+)
+def test_max_turns_defaults_to_the_env_familys_turn_limit(env_id: str, turns: int) -> None:
+    cfg = parse_train_args(["--env", env_id])
+    assert cfg.max_turns is None and cfg.turn_limit == turns
+    assert FAMILY_OPTIONS.get(ENVS.get(env_id).family).max_turns == turns
+    resolved = cfg.resolved()
+    assert resolved.max_turns == turns and resolved.resolved() == resolved
+    assert dataclasses.asdict(resolved)["max_turns"] == turns  # what config.json records
+
+
+def test_webshop_and_searchqa_defaults_are_their_envs_own_limits() -> None:
+    for env_id in ("WebShopText-v0", "SearchQA-v0"):
+        assert TrainConfig(env=env_id).turn_limit == ENVS.get(env_id).max_episode_steps
+
+
+def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_train_args(["--env", "SearchQA-v0", "--max-turns", "7"]).resolved().max_turns == 7
+    assert parse_train_args(["--max-turns", "3"]).turn_limit == 3
+    assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
+    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10)  # the ALFWorld CPU default is unchanged
+    assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
+    with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
+        _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
+
+
+def test_searchqa_trainer_rolls_out_with_its_turn_limit_and_the_env_options(tmp_path: Path) -> None:
+    from agentgym_seal.backends.trainer import Trainer
+
+    cfg = TrainConfig(
+        env="SearchQA-v0", env_options=("topk=5",), run_dir=str(tmp_path / "run"), warmup=WarmupConfig(episodes=2),
+        progress=False, monitor=False, batch_tasks=1, group_size=2, eval_episodes=1,
+    )  # fmt: skip
+    trainer = Trainer(cfg)
+    assert trainer.cfg.max_turns == 4 and dataclasses.asdict(trainer.cfg)["max_turns"] == 4
+    for split in ("train", *trainer.family.eval_splits):
+        rollout = trainer._rollout(split, 2, 2)
+        try:
+            env = rollout._slots[0].env
+            assert rollout.cfg.max_turns == 4 and env.spec.max_episode_steps == 4
+            assert env.unwrapped.config.topk == 5 and env.unwrapped.config.split == split
+        finally:
+            rollout.close()
+
+
+# -- --env-options ----------------------------------------------------------------------------------
+def test_env_options_are_json_when_they_parse_else_strings_and_repeat() -> None:
+    cfg = parse_train_args(
+        ["--env", "SearchQA-v0", "--env-options", "topk=5", "--env-options", "require_think=true",
+         "--env-options", 'question_types=["single_hop"]', "--env-options", "retriever=bm25",
+         "--env-options", 'retriever_options={"k1": 1.2}', "--env-options", "cache_dir=/tmp/a b",
+         "--env-options", "topk=6"]
+    )  # fmt: skip
+    assert cfg.extra_env_kwargs == {
+        "topk": 6, "require_think": True, "question_types": ["single_hop"], "retriever": "bm25",
+        "retriever_options": {"k1": 1.2}, "cache_dir": "/tmp/a b",
+    }  # fmt: skip
+    assert parse_train_args([]).extra_env_kwargs == {}
+
+
+def test_env_options_go_on_top_of_the_familys_kwargs_for_rollouts_and_demonstrations() -> None:
+    from agentgym_seal.backends.rllib.options import RLlibOptions
+    from agentgym_seal.backends.rllib.runner import _env_config
+
+    cfg = TrainConfig(train_games_per_type=7, env_options=("won_reward=5", "games_per_type=3"))
+    family = FAMILY_OPTIONS.get("alfworld")
+    assert family.rollout_kwargs(cfg, "train") == {
+        **family.env_kwargs(cfg, "train"),
+        "won_reward": 5,
+        "games_per_type": 3,
+    }
+    assert family.rollout_kwargs(cfg, "valid_seen")["split"] == "valid_seen"
+    assert family.warmup_kwargs(cfg) == {**family.demo_kwargs(cfg), "won_reward": 5, "games_per_type": 3}
+    searchqa = TrainConfig(env="SearchQA-v0", env_options=("topk=2",))
+    config = _env_config(searchqa, RLlibOptions(), "test")  # the RLlib baseline's envs get them too
+    assert config["env_kwargs"] == {"split": "test", "topk": 2} and config["max_turns"] == 4
+
+
+def test_malformed_or_trainer_owned_env_options_fail_at_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--env-options expects KEY=VALUE; got 'topk'" in parse_error(["--env-options", "topk"], capsys)
+    assert "expects KEY=VALUE" in parse_error(["--env-options", "=5"], capsys)
+    assert "Fix: drop it" in parse_error(["--env-options", "split=test"], capsys)
+    assert "Fix: use --max-turns N" in parse_error(["--env-options", "max_episode_steps=3"], capsys)
+
+
+def test_an_option_the_env_does_not_take_fails_naming_the_key_and_the_env() -> None:
+    check_env_options(TrainConfig(env="SearchQA-v0"))  # nothing given: nothing built
+    check_env_options(TrainConfig(env="SearchQA-v0", env_options=("topk=5",)))
+    with pytest.raises(ConfigError) as error:
+        check_env_options(TrainConfig(env="SearchQA-v0", env_options=("retreiver=bm25",)))
+    message = str(error.value)
+    assert "--env-options retreiver=bm25" in message and "SearchQA-v0" in message
+    assert "Did you mean 'retriever'?" in message
+    with pytest.raises(ConfigError, match=r"'reward' of SearchQA-v0.*'bleu'"):  # the env's own value checks too
+        check_env_options(TrainConfig(env="SearchQA-v0", env_options=("reward=bleu",)))
+    with pytest.raises(ConfigError, match=r"ALFWorldText-v0.*'num_products'"):
+        check_env_options(TrainConfig(train_games_per_type=2, env_options=("num_products=10",)))
+
+
+def test_train_script_stops_at_start_on_an_unknown_env_option(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train_seal.py"), "--env", "SearchQA-v0", "--run-dir",
+         str(tmp_path / "run"), "--env-options", "retreiver=dense", "--no-progress"],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "error: --env-options retreiver=dense" in done.stderr and "SearchQA-v0" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run" / "config.json").exists()  # before any model, demo or rollout
