@@ -78,6 +78,12 @@ class TrainConfig:
     process). Any count gives the same samples as 0 for the same seed."""
     num_learners: int = 1
     """Data-parallel learner ranks (this process is rank 0, the others are Ray actors; gloo on CPUs)."""
+    learner_sharding: Literal["ddp", "fsdp2"] = "ddp"
+    """How --num-learners ranks share the model: ddp (a full copy each, gradients all-reduced) or fsdp2
+    (torch fully_shard: parameters, gradients and optimizer state split over the ranks; needs --no-monitor)."""
+    weight_sync: Literal["object-store", "collective"] = "object-store"
+    """How updated weights reach the rollout workers: the Ray object store, or a torch.distributed broadcast
+    from this process (NCCL when the workers hold GPUs, gloo otherwise)."""
     num_gpus: float = 0.0
     """GPUs reserved for the rollout workers, split evenly (checked against the Ray cluster)."""
     ray_address: str | None = None
@@ -214,6 +220,11 @@ class TrainConfig:
             raise ConfigError("GiGPO compares G >= 2 trajectories of a task. Fix: --group-size 2 or more.")
         if self.num_gpus > 0 and self.num_workers == 0:
             raise ConfigError("--num-gpus reserves GPUs for Ray rollout workers. Fix: add --num-workers N (N >= 1).")
+        if self.learner_sharding == "fsdp2" and self.num_learners > 1 and self.monitor:
+            raise ConfigError(
+                "--learner-sharding fsdp2 cannot run the training monitor (it runs the policy on rank 0 alone). "
+                "Fix: add --no-monitor, or use --learner-sharding ddp."
+            )
         if self.reward_shaper not in REWARD_SHAPERS:
             raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:

@@ -135,6 +135,13 @@ class VLLMEngine:
     """
 
     provides_entropies = False
+    keeps_own_weights = True
+    """The engine serves its own copy of the weights (a Ray rollout worker keeps its model replica on the CPU)."""
+
+    @staticmethod
+    def ray_worker_kwargs(num_gpus: float) -> dict[str, Any]:
+        """Engine arguments of a Ray rollout worker holding ``num_gpus`` GPUs: tensor parallel over whole GPUs."""
+        return {"tensor_parallel_size": int(num_gpus)} if num_gpus >= 1 else {}
 
     def __init__(
         self,

@@ -4,11 +4,14 @@ Nothing here is imported by ``import agentgym_seal``; ``ray`` is imported when a
 """
 
 from .cluster import ClusterConfig, DistributedError, check_address, check_gpus, connect
-from .learner_group import DataParallelLearner, LearnerPeers, start_learner_group
+from .learner_group import LEARNER_SHARDING, DataParallelLearner, LearnerPeers, start_learner_group
 from .rollout import RayGroupRollout, RolloutPool, RolloutWorker, merge_batches, split_groups
 from .scale import ScaleOut
+from .weights import WEIGHT_SYNC
 
 __all__ = [
+    "LEARNER_SHARDING",
+    "WEIGHT_SYNC",
     "ClusterConfig",
     "DataParallelLearner",
     "DistributedError",

@@ -7,8 +7,9 @@ CPUs) before each optimizer step, so every rank takes the same step as one proce
 monitor runs extra forward/backward passes on rank 0 alone). Metrics of every micro-batch are gathered in
 order, so rank 0 logs what a single process logs.
 
-On GPUs the same ranks are where FSDP2 (``torch.distributed.fsdp.fully_shard``) would shard the model with
-NCCL; see ``docs/distributed.md``.
+``--learner-sharding`` picks the rank class from :data:`LEARNER_SHARDING`: ``ddp`` (this module) or ``fsdp2``
+(:mod:`.fsdp`: the policy trains sharded with ``fully_shard``). The group's backend follows the policy's
+device: gloo on CPUs, NCCL on GPUs (:data:`COLLECTIVE_BACKENDS`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from agentgym_seal.registry import Registry
 from agentgym_seal.rollout.batch import RolloutBatch
 
 from ..learner import Learner
@@ -39,6 +41,9 @@ from .weights import plain_weights
 
 logger = logging.getLogger(__name__)
 
+#: torch.distributed backend by the device type the tensors live on.
+COLLECTIVE_BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
+
 
 class DataParallelLearner(Learner):
     """A :class:`~agentgym_seal.backends.learner.Learner` that is one rank of a data-parallel group.
@@ -50,6 +55,9 @@ class DataParallelLearner(Learner):
         **kwargs: As for :class:`Learner`.
     """
 
+    sharding = "ddp"
+    """The ``--learner-sharding`` name of this rank class (remote ranks are built from it)."""
+
     def __init__(self, *args: Any, rank: int, world_size: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rank = rank
@@ -60,9 +68,10 @@ class DataParallelLearner(Learner):
 
     # -- process group -------------------------------------------------------------------------------
     def join(self, init_method: str, timeout_s: float) -> None:
-        """Joins the gloo process group (blocks until every rank has joined)."""
+        """Joins the process group, gloo or NCCL by the policy's device (blocks until every rank has joined)."""
+        device = next(self.model.parameters()).device.type
         dist.init_process_group(
-            "gloo", init_method=init_method, rank=self.rank, world_size=self.world_size,
+            COLLECTIVE_BACKENDS[device], init_method=init_method, rank=self.rank, world_size=self.world_size,
             timeout=timedelta(seconds=timeout_s),
         )  # fmt: skip
 
@@ -114,6 +123,7 @@ class DataParallelLearner(Learner):
             if broadcast:
                 self._broadcast_state()
             result = super().update(batch, advantages)
+            self._after_update(batch)
         except RuntimeError as exc:  # a gloo collective timed out or a peer vanished
             if not _is_comm_error(exc):
                 raise
@@ -124,6 +134,9 @@ class DataParallelLearner(Learner):
         if pending is not None and self.peers is not None:
             self.peers.finish(pending)
         return result
+
+    def _after_update(self, batch: RolloutBatch) -> None:
+        """Every rank, after its update and before rank 0 waits for the others (fsdp2 gathers weights here)."""
 
     def remote_update(self, batch: RolloutBatch, advantages: torch.Tensor | None, broadcast: bool) -> None:
         """A remote rank's side of :meth:`update`."""
@@ -155,6 +168,8 @@ class LearnerRank:
         lora: LoRA settings when the policy is LoRA-wrapped (``None``: plain).
         learner_kwargs: Keyword arguments of :class:`Learner` (configs; ``ref_weights`` for a reference policy).
         num_threads: torch threads.
+        sharding: The rank class's name in :data:`LEARNER_SHARDING`.
+        device: ``cpu`` or ``cuda`` (the rank's GPU, when it holds one).
     """
 
     def __init__(
@@ -166,19 +181,22 @@ class LearnerRank:
         lora: Any,
         learner_kwargs: dict[str, Any],
         num_threads: int,
+        sharding: str = "ddp",
+        device: str = "cpu",
     ) -> None:
         from agentgym_seal.models.lora import apply_lora, model_from_weights
 
         torch.set_num_threads(num_threads)
-        model = model_from_weights(model_config, weights)
+        model = model_from_weights(model_config, weights).to(device)
         if lora is not None:
             model = apply_lora(model, lora)
         kwargs = dict(learner_kwargs)
         ref_weights = kwargs.pop("ref_weights", None)
         if ref_weights is not None:
-            kwargs["ref_model"] = model_from_weights(model_config, ref_weights).eval().requires_grad_(False)
+            kwargs["ref_model"] = model_from_weights(model_config, ref_weights).to(device).eval().requires_grad_(False)
         pad_id = kwargs.pop("pad_id")
-        self.learner = DataParallelLearner(model, pad_id, rank=rank, world_size=world_size, **kwargs)
+        learner_class = LEARNER_SHARDING.get(sharding)
+        self.learner: DataParallelLearner = learner_class(model, pad_id, rank=rank, world_size=world_size, **kwargs)
 
     def join(self, init_method: str, timeout_s: float) -> int:
         """Joins the process group; returns the rank."""
@@ -190,8 +208,8 @@ class LearnerRank:
         self.learner.remote_update(batch, advantages, broadcast)
 
     def parameters(self) -> list[torch.Tensor]:
-        """The rank's parameters (tests compare them with rank 0's)."""
-        return [p.detach().clone() for p in self.learner.model.parameters()]
+        """The rank's parameters (tests compare them with rank 0's); under fsdp2 this rank's shards."""
+        return [_local(p).detach().clone() for p in self.learner.model.parameters()]
 
     def leave(self) -> None:
         """Leaves the process group."""
@@ -264,6 +282,8 @@ def start_learner_group(
         "ref_weights": plain_weights(learner.ref_model) if learner.ref_model is not None else None,
     }  # fmt: skip
     remote = learner.world_size - 1
+    device = next(learner.model.parameters()).device.type
+    gpus_per_rank = gpus_per_rank or float(device == "cuda")  # a rank on a GPU policy holds one GPU
     bundle = {"CPU": cpus_per_rank, **({"GPU": gpus_per_rank} if gpus_per_rank else {})}
     group = reserve([dict(bundle)] * remote, timeout_s=cluster.connect_timeout_s, name="learner")
     actor_class = ray.remote(LearnerRank)
@@ -273,7 +293,8 @@ def start_learner_group(
         actor_class.options(
             num_cpus=cpus_per_rank, num_gpus=gpus_per_rank, scheduling_strategy=scheduling(group, i),
             runtime_env=runtime_env() or None,
-        ).remote(i + 1, learner.world_size, config, weights, lora, learner_kwargs, max(1, int(cpus_per_rank)))
+        ).remote(i + 1, learner.world_size, config, weights, lora, learner_kwargs, max(1, int(cpus_per_rank)),
+                 learner.sharding, device)
         for i in range(remote)
     ]  # fmt: skip
     host = ray.util.get_node_ip_address()
@@ -288,6 +309,17 @@ def start_learner_group(
         raise DistributedError(f"the learner group could not form ({str(exc).splitlines()[0][:200]}).") from None
     learner.peers = peers
     return peers
+
+
+#: Learner-group rank classes by ``--learner-sharding`` name.
+LEARNER_SHARDING: Registry[Any] = Registry("learner sharding")
+LEARNER_SHARDING.register("ddp", DataParallelLearner)
+LEARNER_SHARDING.register("fsdp2", "agentgym_seal.backends.distributed.fsdp:ShardedLearner")
+
+
+def _local(tensor: Any) -> Any:
+    """A DTensor's local shard, or the tensor itself."""
+    return tensor.to_local() if hasattr(tensor, "to_local") else tensor
 
 
 def _base_weights(model: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from .cluster import (
     runtime_env,
     scheduling,
 )
-from .weights import plain_weights
+from .weights import WEIGHT_SYNC, plain_weights
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class WorkerResult:
 
 
 class RolloutWorker:
-    """One rollout worker (a Ray actor): a model replica, an ``hf`` engine and a GroupRollout per split.
+    """One rollout worker (a Ray actor): a model replica, an engine and a GroupRollout per split.
 
     Args:
         index: Worker index (for messages).
@@ -59,24 +59,40 @@ class RolloutWorker:
         tokenizer: The policy's tokenizer.
         num_threads: torch threads of this worker.
         device: ``cpu`` or ``cuda`` (Ray sets ``CUDA_VISIBLE_DEVICES`` to the worker's GPUs).
+        engine: The engine's name in :data:`~agentgym_seal.engines.ENGINES` (``--engine``: ``hf`` samples from
+            the replica; ``vllm`` serves its own copy of it, synced by ``sync_weights``).
+        num_gpus: GPUs this worker holds (an engine with ``ray_worker_kwargs`` sizes itself from it).
     """
 
     def __init__(
-        self, index: int, model_config: Any, weights: dict[str, Any], tokenizer: Any, num_threads: int, device: str
+        self,
+        index: int,
+        model_config: Any,
+        weights: dict[str, Any],
+        tokenizer: Any,
+        num_threads: int,
+        device: str,
+        engine: str = "hf",
+        num_gpus: float = 0.0,
     ) -> None:
         import torch
 
-        from agentgym_seal.engines import HFEngine
+        from agentgym_seal.engines import ENGINES
         from agentgym_seal.models.lora import model_from_weights
 
         torch.set_num_threads(num_threads)
         self.index = index
+        engine_class = ENGINES.get(engine)
+        if getattr(engine_class, "keeps_own_weights", False):
+            device = "cpu"  # the engine holds the GPU; the replica only feeds its weight syncs
         self.model = model_from_weights(model_config, weights).to(device)
         self.model.eval()
         self.tokenizer = tokenizer
-        self.engine = HFEngine(self.model, tokenizer.pad_token_id)
+        kwargs = engine_class.ray_worker_kwargs(num_gpus) if hasattr(engine_class, "ray_worker_kwargs") else {}
+        self.engine = engine_class(self.model, tokenizer.pad_token_id, **kwargs)
         self.rollouts: dict[str, Any] = {}
         self.version = 0
+        self.weight_group: Any = None
 
     def pid(self) -> int:
         """The worker's process id (tests kill it)."""
@@ -87,10 +103,31 @@ class RolloutWorker:
         return sum(r.generated_tokens for r in self.rollouts.values())
 
     def load_weights(self, weights: dict[str, Any], version: int) -> int:
-        """Loads a new state dict (fetched from the object store); returns ``version``."""
+        """Loads a new state dict (fetched from the object store) into the replica and the engine."""
         self.model.load_state_dict(weights)
+        self.engine.sync_weights(self.model)
         self.version = version
         return version
+
+    def join_weight_group(self, backend: str, host: str, port: int, rank: int, world: int, timeout_s: float) -> int:
+        """Joins the driver's weight-sync group (``--weight-sync collective``); returns the rank."""
+        from .weights import WeightGroup
+
+        self.weight_group = WeightGroup(backend, host, port, rank, world, timeout_s)
+        return rank
+
+    def receive_weights(self, meta: list[tuple[str, tuple[int, ...], str]], version: int) -> int:
+        """Receives rank 0's broadcast (``meta``: name, shape, dtype per tensor) into the replica and the engine."""
+        if self.weight_group is None:
+            raise DistributedError(f"rollout worker {self.index} is in no weight-sync group: a runner bug.")
+        self.weight_group.receive_into(self.model.state_dict(), meta)
+        self.engine.sync_weights(self.model)
+        self.version = version
+        return version
+
+    def weights(self) -> dict[str, Any]:
+        """The replica's state dict on the CPU (tests compare the routes)."""
+        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
 
     def collect(
         self,
@@ -160,6 +197,8 @@ class RolloutPool:
         cluster: Where to run and the deadlines.
         cpus_per_worker: CPUs reserved per worker (and its torch threads).
         max_restarts: Restarts of one worker's slice within one call before giving up.
+        engine: The workers' engine (``--engine``: ``hf`` or ``vllm``).
+        weight_sync: How weights reach the workers (``--weight-sync``, a :data:`.weights.WEIGHT_SYNC` name).
     """
 
     def __init__(
@@ -171,6 +210,8 @@ class RolloutPool:
         cluster: ClusterConfig | None = None,
         cpus_per_worker: float = 1.0,
         max_restarts: int = 3,
+        engine: str = "hf",
+        weight_sync: str = "object-store",
     ) -> None:
         if num_workers < 1:
             raise ConfigError(f"--num-workers must be >= 1 for the Ray runner; got {num_workers}.")
@@ -180,6 +221,8 @@ class RolloutPool:
         self.cpus_per_worker = cpus_per_worker
         self.gpus_per_worker = self.cluster.num_gpus / num_workers
         self.max_restarts = max_restarts
+        self.engine = engine
+        self._sync = WEIGHT_SYNC.get(weight_sync)(self)
         self.restarts = 0
         self.last_sync_s = 0.0
         self.last_overhead_s = 0.0
@@ -211,6 +254,8 @@ class RolloutPool:
             self._tokenizer_ref,
             max(1, int(self.cpus_per_worker)),
             "cuda" if self.gpus_per_worker > 0 else "cpu",
+            self.engine,
+            self.gpus_per_worker,
         )
 
     def _wait_ready(self, indices: Sequence[int]) -> None:
@@ -225,22 +270,34 @@ class RolloutPool:
                 f"Fix: read their logs in {ray_logs_dir()}, check `ray status`, or raise --ray-timeout-s."
             ) from None
 
-    def _restart(self, index: int, reason: str) -> None:
+    def restart(self, index: int, reason: str) -> None:
+        """Replaces worker ``index`` (logged and counted); the new one starts from the last synced weights."""
         self.restarts += 1
         logger.warning("rollout worker %d died (%s); restarting it (restart %d)", index, reason, self.restarts)
+        self._sync.before_restart()
         self.ray.kill(self._actors[index], no_restart=True)
         self._actors[index] = self._spawn(index)
         self._wait_ready([index])
 
     def pids(self) -> list[int]:
         """Process ids of the workers."""
-        return list(self._get([a.pid.remote() for a in self._actors], "pid"))
+        return list(self.get([a.pid.remote() for a in self._actors], "pid"))
 
     def actor(self, index: int) -> Any:
         """The handle of worker ``index`` (tests kill it)."""
         return self._actors[index]
 
-    def _get(self, refs: Any, what: str) -> Any:
+    @property
+    def spawn_weights(self) -> Any:
+        """The object-store reference of the weights a new worker starts from."""
+        return self._weights_ref
+
+    def set_spawn_weights(self, ref: Any) -> None:
+        """Sets :attr:`spawn_weights` (the weight-sync route does, at each sync or restart)."""
+        self._weights_ref = ref
+
+    def get(self, refs: Any, what: str) -> Any:
+        """``ray.get`` with the remote-call deadline; past it, a :class:`DistributedError` that says what to do."""
         try:
             return self.ray.get(refs, timeout=self.cluster.call_timeout_s)
         except self.ray.exceptions.GetTimeoutError:
@@ -251,19 +308,15 @@ class RolloutPool:
 
     # -- weights -------------------------------------------------------------------------------------
     def sync_weights(self, model: Any) -> None:
-        """Puts ``model``'s state dict in the object store once; each worker fetches and loads it."""
+        """Every worker's replica and engine take ``model``'s weights, by the ``--weight-sync`` route."""
         start = time.perf_counter()
         self._version += 1
-        self._weights_ref = self.ray.put(plain_weights(model))
-        pending = {
-            i: self._actors[i].load_weights.remote(self._weights_ref, self._version) for i in range(self.num_workers)
-        }
-        for i, ref in pending.items():
-            try:
-                self._get(ref, "a weight sync")
-            except self.ray.exceptions.RayActorError as exc:
-                self._restart(i, f"during a weight sync: {_short(exc)}")  # the new worker starts from these weights
+        self._sync.push(model, self._version)
         self.last_sync_s = time.perf_counter() - start
+
+    def worker_weights(self, index: int) -> dict[str, Any]:
+        """Worker ``index``'s replica weights (tests)."""
+        return dict(self.get(self._actors[index].weights.remote(), "weights"))
 
     # -- rollouts ------------------------------------------------------------------------------------
     def collect(
@@ -289,6 +342,8 @@ class RolloutPool:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
             if not ready:
                 late = [job.worker for job, d in pending.values() if d <= time.monotonic()]
+                if late:
+                    self._sync.before_restart()
                 for w in late:
                     self.ray.kill(self._actors[w], no_restart=True)
                     self._actors[w] = self._spawn(w)
@@ -307,7 +362,7 @@ class RolloutPool:
                         f"rollout worker {job.worker} died {attempts[job.worker]} times on seeds {list(job.seeds)}. "
                         f"Fix: look at its log under {ray_logs_dir()} (out of memory?)."
                     ) from None
-                self._restart(job.worker, f"mid-rollout: {_short(exc)}")
+                self.restart(job.worker, f"mid-rollout: {_short(exc)}")
                 submit(job)  # re-run its groups from their seeds; nothing of the dead attempt is kept
                 continue
             except ray.exceptions.RayTaskError as exc:
@@ -339,6 +394,7 @@ class RolloutPool:
 
     def close(self) -> None:
         """Stops the workers and frees their placement group."""
+        self._sync.close()
         if not self.ray.is_initialized():
             return
         for actor in self._actors:

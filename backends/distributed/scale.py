@@ -9,7 +9,7 @@ from agentgym_seal.rollout import RolloutConfig
 
 from ..learner import Learner
 from .cluster import ClusterConfig, check_address
-from .learner_group import DataParallelLearner, LearnerPeers, start_learner_group
+from .learner_group import LEARNER_SHARDING, DataParallelLearner, LearnerPeers, start_learner_group
 from .rollout import RayGroupRollout, RolloutPool
 
 
@@ -17,6 +17,8 @@ class ScaleOut:
     """Starts the Ray rollout pool (``--num-workers``) and learner group (``--num-learners``) of a run.
 
     With ``--num-workers 0 --num-learners 1`` it starts nothing and the trainer runs in one process.
+    ``--learner-sharding`` picks the learner ranks' class, ``--engine`` the workers' engine, ``--weight-sync``
+    the route of the weights to the workers.
 
     Args:
         cfg: The :class:`~agentgym_seal.backends.config.TrainConfig`.
@@ -36,17 +38,21 @@ class ScaleOut:
         return bool(self.cfg.num_workers > 0 or self.cfg.num_learners > 1)
 
     def learner_class(self) -> Any:
-        """:class:`Learner`, or rank 0 of a data-parallel group."""
+        """:class:`Learner`, or rank 0 of a learner group (``ddp`` or ``fsdp2``)."""
         if self.cfg.num_learners == 1:
             return Learner
-        return functools.partial(DataParallelLearner, rank=0, world_size=self.cfg.num_learners)
+        rank_class = LEARNER_SHARDING.get(self.cfg.learner_sharding)
+        return functools.partial(rank_class, rank=0, world_size=self.cfg.num_learners)
 
     def start(self, model: Any, tokenizer: Any, learner: Learner) -> None:
         """Starts the learner group's remote ranks and the rollout workers (from ``model``'s weights)."""
         if isinstance(learner, DataParallelLearner) and self.peers is None:
             self.peers = start_learner_group(learner, cluster=self.cluster, lora=self.cfg.lora)
         if self.cfg.num_workers > 0 and self.pool is None:
-            self.pool = RolloutPool(model, tokenizer, num_workers=self.cfg.num_workers, cluster=self.cluster)
+            self.pool = RolloutPool(
+                model, tokenizer, num_workers=self.cfg.num_workers, cluster=self.cluster, engine=self.cfg.engine,
+                weight_sync=self.cfg.weight_sync,
+            )  # fmt: skip
 
     def rollout(self, split: str, cfg: RolloutConfig, num_envs: int) -> RayGroupRollout | None:
         """A Ray rollout of ``split`` when workers run (else ``None``: roll out in this process)."""

@@ -1,5 +1,7 @@
 """Ray runner benchmark: env-steps/s with 0 (in process), 1 and 2 rollout workers; Ray overhead per round;
-weight-sync time for the tiny model, measured object-store bandwidth, and the computed sync time for 1.5B/7B.
+weight-sync time for the tiny model by both routes (object store, gloo broadcast), measured object-store
+bandwidth, and the computed sync time for 1.5B/7B (object store: measured bandwidth; NCCL broadcast: assumed
+bus bandwidths, not run here).
 
 Run: ``RAY_AUTH_MODE=disabled nice -n 10 python tests/benchmarks/bench_ray.py [--rounds 3]``
 """
@@ -22,6 +24,9 @@ TINY_CORPUS = [
     "Your task is to: put a clean mug in coffeemachine. Admissible actions: ['go to cabinet 1', 'look'].",
 ] * 30
 PARAMS = {"Qwen2.5-1.5B": 1.54e9, "Qwen2.5-7B": 7.62e9}
+# Assumed NCCL broadcast bus bandwidths (GB/s) for --weight-sync collective: one node over NVLink, and across
+# nodes over 200 Gb/s InfiniBand. Not measured here (no GPU): order-of-magnitude estimates.
+NCCL_BANDWIDTH = {"NVLink (one node)": 150e9, "InfiniBand 200 Gb/s (nodes)": 20e9}
 
 
 class _Sink:
@@ -94,10 +99,18 @@ def main() -> None:
                 syncs.append(pool.last_sync_s)
             n_params = sum(p.numel() for p in model.parameters())
             rows.append(
-                (f"weight sync, tiny model ({n_params / 1e6:.2f}M params) to 2 workers",
+                (f"weight sync, tiny model ({n_params / 1e6:.2f}M params) to 2 workers, object store",
                  f"{1000 * statistics.median(syncs):.1f} ms")
             )  # fmt: skip
         pool.close()
+    pool = RolloutPool(model, tok, num_workers=2, cluster=ClusterConfig(call_timeout_s=600), weight_sync="collective")
+    pool.sync_weights(model)  # forms the group
+    syncs = []
+    for _ in range(5):
+        pool.sync_weights(model)
+        syncs.append(pool.last_sync_s)
+    rows.append(("weight sync, tiny model to 2 workers, gloo broadcast", f"{1000 * statistics.median(syncs):.1f} ms"))
+    pool.close()
 
     sink = ray.remote(_Sink).options(num_cpus=0).remote()
     big = {f"w{i}": torch.zeros(16 * 1024 * 1024, dtype=torch.bfloat16) for i in range(8)}  # 256 MiB
@@ -115,6 +128,11 @@ def main() -> None:
         rows.append(
             (f"weight sync {name} (bf16, {gib:.1f} GiB), computed", f"~{gib * 2**30 / bandwidth:.1f} s per sync")
         )
+        for link, bus in NCCL_BANDWIDTH.items():
+            rows.append(
+                (f"weight sync {name}, NCCL broadcast over {link}, computed (assumed {bus / 1e9:g} GB/s)",
+                 f"~{count * 2 / bus:.2f} s per sync")
+            )  # fmt: skip
     ray.shutdown()
 
     table = Table(title="Ray runner (2-core CPU, tiny Qwen2, ALFWorld tiny rooms)")

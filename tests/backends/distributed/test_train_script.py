@@ -84,3 +84,34 @@ def test_a_ray_address_nobody_answers_stops_the_script_with_the_fix(tmp_path: Pa
     assert out.returncode == 2 and "no Ray cluster answers at --ray-address 127.0.0.1:9" in out.stderr
     assert "ray start --head" in " ".join(out.stderr.split())
     assert time.monotonic() - start < 120
+
+
+@pytest.mark.slow
+def test_fsdp2_learners_and_a_collective_weight_sync_train_and_resume(tmp_path: Path) -> None:
+    run = tmp_path / "fsdp2"
+    flags = [
+        "--num-learners",
+        "2",
+        "--learner-sharding",
+        "fsdp2",
+        "--no-monitor",
+        "--num-workers",
+        "1",
+        "--weight-sync",
+        "collective",
+        "--ppo-epochs",
+        "2",
+        "--no-drop-zero-advantage",
+    ]  # fmt: skip (every sample trains: the entropy bonus moves the shards)
+    run_script("--steps", "1", *flags, "--run-dir", str(run))
+    run_script("--steps", "2", *flags, "--resume", str(run))  # the checkpoint's optimizer state, by name
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2]
+    assert all(r["ray/sync_s"] > 0 and r["ray/worker_restarts"] == 0 for r in rows)
+    assert all(r["actor/trained_samples"] > 0 and r["actor/grad_norm"] > 0 and r["actor/skipped_steps"] == 0
+               for r in rows)  # fmt: skip
+    from transformers import AutoModelForCausalLM
+
+    AutoModelForCausalLM.from_pretrained(run / "final", local_files_only=True)
+    monitor = run_script("--steps", "1", *flags[:4], "--run-dir", str(tmp_path / "m"), check=False)
+    assert monitor.returncode != 0 and "--no-monitor" in monitor.stderr
