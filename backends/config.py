@@ -73,6 +73,9 @@ class TrainConfig:
     """``tiny`` (built locally) or the path of a local Hugging Face causal-LM folder."""
     engine: Literal["hf", "vllm"] = "hf"
     """Generation engine: hf (transformers, in the learner's process) or vllm (vllm.LLM; on a CPU in .venv-vllm)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where this process keeps the policy for the warm-up, updates and in-process rollouts: auto (the GPU when
+    torch sees one, else the CPU), cpu, or cuda (fails at start without a CUDA device)."""
     num_workers: int = 0
     """Rollout workers as Ray actors, each with its own engine and whole task groups (0: roll out in this
     process). Any count gives the same samples as 0 for the same seed."""
@@ -263,6 +266,16 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """This config with the env family's defaults filled in (``max_turns``): what a run records in config.json."""
         return replace(self, max_turns=self.turn_limit)
+
+    @property
+    def torch_device(self) -> str:
+        """``--device`` resolved: ``cuda`` or ``cpu``; :class:`ConfigError` for ``cuda`` without a CUDA device."""
+        import torch
+
+        available = torch.cuda.is_available()
+        if self.device == "cuda" and not available:
+            raise ConfigError("--device cuda, but torch sees no CUDA device. Fix: --device cpu (or auto).")
+        return "cuda" if self.device == "cuda" or (self.device == "auto" and available) else "cpu"
 
     @property
     def lora(self) -> Any:

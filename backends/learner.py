@@ -114,8 +114,8 @@ class TokenBatch:
     token_mask: Tensor
 
 
-def collate(samples: Sequence[StepSample], pad_id: int) -> TokenBatch:
-    """Right-pads ``prompt + response`` of each sample."""
+def collate(samples: Sequence[StepSample], pad_id: int, device: torch.device | str | None = None) -> TokenBatch:
+    """Right-pads ``prompt + response`` of each sample (tensors on ``device``, the CPU by default)."""
     width = max(len(s.prompt_ids) + len(s.response_ids) for s in samples)
     ids = torch.full((len(samples), width), pad_id, dtype=torch.long)  # (B, L)
     attention = torch.zeros((len(samples), width), dtype=torch.long)  # (B, L)
@@ -125,6 +125,8 @@ def collate(samples: Sequence[StepSample], pad_id: int) -> TokenBatch:
         ids[i, : p + r] = torch.tensor(s.prompt_ids + s.response_ids, dtype=torch.long)
         attention[i, : p + r] = 1
         token_mask[i, p : p + r] = True
+    if device is not None and torch.device(device).type != "cpu":
+        ids, attention, token_mask = ids.to(device), attention.to(device), token_mask.to(device)
     return TokenBatch(ids, attention, token_mask[:, 1:], token_mask)
 
 
@@ -167,6 +169,8 @@ class Learner:
     ) -> None:
         self.model = model
         self.pad_id = pad_id
+        self.device = next(model.parameters()).device
+        """Where the policy's weights are (batches, advantages and the SEAL head go there)."""
         self.cfg = cfg or LearnerConfig()
         self.advantage_cfg: AdvantageConfig = advantage or GRPOConfig()
         self.policy_loss_cfg: PolicyLossConfig = policy_loss or PPOClipConfig()
@@ -178,7 +182,7 @@ class Learner:
         if self.seal_cfg.alpha > 0:
             with torch.random.fork_rng():  # the head's init must not depend on what ran before
                 torch.manual_seed(self.cfg.shuffle_seed)
-                self.head = self.seal_cfg.build_head(int(model.config.hidden_size))
+                self.head = self.seal_cfg.build_head(int(model.config.hidden_size)).to(self.device)
         params = list(model.parameters()) + (list(self.head.parameters()) if self.head is not None else [])
         self.optimizer = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         self.skipped_steps = 0
@@ -217,7 +221,8 @@ class Learner:
         logits = lm_head(states[:, :-1][tb.response_mask]).float() / self.cfg.temperature  # (n, V)
         targets = tb.input_ids[:, 1:][tb.response_mask]  # (n,)
         picked = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).squeeze(-1)  # (n,)
-        token_logp = torch.zeros(tb.response_mask.shape, dtype=picked.dtype).masked_scatter(tb.response_mask, picked)
+        token_logp = torch.zeros(tb.response_mask.shape, dtype=picked.dtype, device=picked.device)
+        token_logp = token_logp.masked_scatter(tb.response_mask, picked)  # (B, T)
         return token_logp, logits, states
 
     @torch.no_grad()
@@ -226,7 +231,7 @@ class Learner:
         result = _OldPolicy()
         for start in range(0, len(samples), self.cfg.micro_batch_size):
             chunk = samples[start : start + self.cfg.micro_batch_size]
-            tb = collate(chunk, self.pad_id)
+            tb = collate(chunk, self.pad_id, self.device)
             hidden = self.observer is not None and self.observer.wants_hidden
             token_logp, logits, states = self._forward(self.model, tb, hidden=hidden)
             entropy = chunked_entropy(logits)  # (B, T)
@@ -261,7 +266,7 @@ class Learner:
         """
         for start in range(0, len(indices), self.cfg.micro_batch_size):
             idx = list(indices[start : start + self.cfg.micro_batch_size])
-            tb = collate([samples[i] for i in idx], self.pad_id)
+            tb = collate([samples[i] for i in idx], self.pad_id, self.device)
             with torch.set_grad_enabled(grad):
                 token_logp, logits, states = self._forward(self.model, tb, hidden=hidden)
             yield ForwardChunk(idx, tb.input_ids, tb.attention_mask, tb.response_mask, token_logp, logits, None, states)
@@ -339,7 +344,7 @@ class Learner:
         self, samples: list[StepSample], idx: list[int], adv: Tensor, labels: Tensor, old: _OldPolicy, mini_tokens: int
     ) -> dict[str, float]:
         chunk = [samples[i] for i in idx]
-        tb = collate(chunk, self.pad_id)
+        tb = collate(chunk, self.pad_id, self.device)
         token_logp, logits, states = self._response_forward(tb)  # logits (n_response, V)
         if old.on_policy:
             old_logp = token_logp.detach()  # (B, T)
@@ -350,7 +355,7 @@ class Learner:
             old_logp = torch.zeros_like(token_logp)  # (B, T)
             for row, i in enumerate(idx):
                 old_logp[row][tb.response_mask[row]] = old.logprobs[i]
-        adv_tokens = adv[idx][:, None].expand_as(token_logp)  # (B, T)
+        adv_tokens = adv[idx].to(self.device)[:, None].expand_as(token_logp)  # (B, T)
         pg_loss, metrics = compute_policy_loss(
             PolicyLossInputs(token_logp, old_logp, adv_tokens, tb.response_mask), self.policy_loss_cfg
         )
@@ -371,7 +376,7 @@ class Learner:
         if self.head is not None and states is not None:
             # SEAL Sec. 3.2: the hidden state at each response token. The head only sees those positions
             # (not the prompt's), so its cost scales with response tokens, a small share of the sequence.
-            row_labels = labels[idx][:, None].expand(tb.token_mask.shape)  # (B, L)
+            row_labels = labels[idx].to(self.device)[:, None].expand(tb.token_mask.shape)  # (B, L)
             head_logits = self.head(states[tb.token_mask])[None]  # (1, n_response_tokens)
             token_labels = row_labels[tb.token_mask][None]  # (1, n_response_tokens)
             bce = seal_loss(head_logits, token_labels, torch.ones_like(token_labels, dtype=torch.bool))

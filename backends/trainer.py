@@ -80,6 +80,7 @@ class Trainer:
         ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
         cfg = cfg.resolved()  # the env family's defaults filled in (--max-turns): what config.json records
         self.cfg = cfg
+        self.device = cfg.torch_device  # --device cuda without a CUDA device fails here, before any work
         self.console = Console(quiet=not cfg.progress)
         torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)
@@ -97,12 +98,16 @@ class Trainer:
         self.model, self.tokenizer = self._load_model()
         if cfg.lora is not None:  # --lora-rank: adapters train, base weights freeze (the SEAL head trains in full)
             self.model = apply_lora(self.model, cfg.lora)
+        self.model.to(self.device)  # --device: the learner, the warm-up and the hf engine follow the weights
         self.scale = ScaleOut(cfg)  # --num-workers / --num-learners: Ray starts in run()
         self.stop_ids = tuple(
             i for i in (*map(self.tokenizer.convert_tokens_to_ids, self.family.stop_tags), self.tokenizer.eos_token_id)
             if isinstance(i, int) and i != self.tokenizer.unk_token_id
         )  # fmt: skip
-        self.engine = ENGINES.get(cfg.engine)(self.model, self.tokenizer.pad_token_id)  # --engine hf|vllm
+        # --engine hf|vllm. With Ray workers the workers own the engines (vLLM included); this process only
+        # needs the in-process hf engine, so it does not start a second vLLM on the learner's device.
+        engine = "hf" if cfg.num_workers > 0 else cfg.engine
+        self.engine = ENGINES.get(engine)(self.model, self.tokenizer.pad_token_id)
         self.learner = self.scale.learner_class()(
             self.model,
             self.tokenizer.pad_token_id,
@@ -137,7 +142,7 @@ class Trainer:
         return model, tokenizer
 
     def _reference_model(self) -> Any:
-        return plain_copy(self.model).requires_grad_(False)
+        return plain_copy(self.model).to(self.device).requires_grad_(False)  # KL reference beside the policy
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""

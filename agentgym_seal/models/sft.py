@@ -124,6 +124,7 @@ def sft_warmup(
     if any(len(r) == 0 for _, r in pairs):
         raise ValueError("sft_warmup: every pair needs a non-empty response")
     model.train()
+    device = next(model.parameters()).device  # batches follow the model (CPU, or the GPU it was moved to)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -135,7 +136,8 @@ def sft_warmup(
     start, step, loss_value = time.perf_counter(), 0, float("nan")
     for _epoch in range(cfg.epochs):
         for indices in length_bucketed_order(torch, lengths, cfg.batch_size, generator):
-            loss = response_loss(torch, model, left_pad_batch(torch, [pairs[i] for i in indices], pad_id))
+            batch = left_pad_batch(torch, [pairs[i] for i in indices], pad_id)
+            loss = response_loss(torch, model, {k: v.to(device) for k, v in batch.items()})
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
