@@ -151,7 +151,7 @@ class ShardedLearner(DataParallelLearner):
 
     def _zero_micro_step(self) -> None:
         """A forward and backward whose gradient is zero (every parameter's reduce-scatter still runs)."""
-        tb = collate([self._pad_sample], self.pad_id)
+        tb = collate([self._pad_sample], self.pad_id, self.device)
         token_logp, _, states = self._response_forward(tb)
         loss = token_logp.sum() * 0.0
         if self.head is not None:
