@@ -24,10 +24,11 @@ class WarmupConfig:
 
     episodes: int = 480
     """Expert episodes of the train split to learn from (0 disables the warm-up). Diversity beats epochs:
-    480 episodes x 10 epochs reached 20-23% eval success, 160 x 30 (same compute) 10%."""
+    480 episodes x 10 epochs reached 12-23% eval success (depends on the CPU's float kernels),
+    160 x 30 (same compute) 10%."""
     epochs: int = 10
     """Passes over the demonstrations (the 1M default sits at ~0% until its loss drops below ~0.1: 8 epochs
-    of 480 episodes gave 0.5%, 10 gave 20-23%)."""
+    of 480 episodes gave 0.5%, 10 gave 12-23%)."""
     seconds: float | None = None
     """Optional wall-clock cap (makes the warm-up depend on machine speed, so runs stop being reproducible)."""
     lr: float = 3e-3
