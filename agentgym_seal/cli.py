@@ -29,6 +29,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+def usage_error(exc: Exception, prefix: str = "error") -> int:
+    """Writes ``prefix: exc`` to stderr as one unwrapped message (paths stay whole) and returns ``EXIT_USAGE``."""
+    sys.stderr.write(f"{prefix}: {exc}\n")
+    return EXIT_USAGE
+
+
 @dataclass(frozen=True)
 class Command:
     """One ``agentgym-seal`` subcommand.
@@ -108,8 +114,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     try:
         report = validate_env(args.env_id, episodes=args.episodes, seed=args.seed, env_kwargs=dict(args.option))
     except UnknownNameError as exc:
-        sys.stderr.write(f"agentgym-seal validate: error: {exc}\n")
-        return EXIT_USAGE
+        return usage_error(exc, "agentgym-seal validate: error")
     console = Console()
     console.print(report.to_table())
     console.print(Text(report.summary(), style="bold green" if report.passed else "bold red"))
@@ -149,8 +154,7 @@ def _run_serve_webshop(args: argparse.Namespace) -> int:
             show_attrs=args.show_attrs,
         )
     except AgentGymError as exc:
-        Console(stderr=True).print(Text(f"error: {exc}"))
-        return EXIT_USAGE
+        return usage_error(exc)
 
 
 COMMANDS.register(
@@ -197,8 +201,7 @@ def _run_train(args: argparse.Namespace) -> int:
     try:
         run_dir = train(parse_train_args(list(args.flags)))
     except AgentGymError as exc:
-        Console(stderr=True).print(Text(f"error: {exc}"))
-        return EXIT_USAGE
+        return usage_error(exc)
     Console().print(f"run folder: {run_dir}")
     return EXIT_OK
 
@@ -224,8 +227,7 @@ def _run_report(args: argparse.Namespace) -> int:
     try:
         path = write_report(args.run_dirs, args.output)
     except AgentGymError as exc:
-        Console(stderr=True).print(Text(f"agentgym-seal report: error: {exc}"))
-        return EXIT_USAGE
+        return usage_error(exc, "agentgym-seal report: error")
     Console().print(f"report: {path}")
     return EXIT_OK
 

@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.text import Text
 
-from agentgym_seal.cli import EXIT_OK, EXIT_USAGE, Command, parse_option, positive_int
+from agentgym_seal.cli import EXIT_OK, Command, parse_option, positive_int, usage_error
 from agentgym_seal.errors import AgentGymError
 
 
 def _error(exc: Exception) -> int:
-    Console(stderr=True).print(Text(f"error: {exc}"))
-    return EXIT_USAGE
+    return usage_error(exc)
 
 
 def _configure_world(parser: argparse.ArgumentParser) -> None:
