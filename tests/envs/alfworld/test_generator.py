@@ -131,19 +131,19 @@ def test_difficulty_validation() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("split", ["train", "valid_unseen"])
-def test_hundreds_of_generated_games_are_solvable(tmp_path: Path, split: str) -> None:
-    """Every game the planner accepts is also won by replaying its walkthrough on a fresh env."""
+def test_generated_games_of_every_type_and_size_are_solvable(tmp_path: Path, split: str) -> None:
+    """72 games per split (12 per task type, 4 per room size) are planner-solvable, and walkthroughs win on the env."""
     rng = np.random.default_rng(0)
     difficulties = ["tiny", "small", "full"]
     count = 0
     for task_type in TASK_TYPES:
-        for index in rng.choice(600 if split == "train" else 24, size=24, replace=False):
+        for index in rng.choice(600 if split == "train" else 24, size=12, replace=False):
             difficulty = DIFFICULTIES[difficulties[count % 3]]
             source = GeneratedGames(split, (task_type,), difficulty, 600, tmp_path)  # type: ignore[arg-type]
             game, _ = read_game_folder(source.game(task_type, int(index)).game_file.parent)
             assert game["solvable"] and len(game["walkthrough"]) >= 2
             count += 1
-    assert count == 144
+    assert count == 72
     # Cross-check a sample by playing the stored walkthrough on the env itself.
     env = gymnasium.make(
         "ALFWorldText-v0", split=split, difficulty="tiny", action_format="plain", cache_dir=str(tmp_path)
