@@ -18,10 +18,6 @@ from agentgym_seal.cli import EXIT_OK, Command, parse_option, positive_int, usag
 from agentgym_seal.errors import AgentGymError
 
 
-def _error(exc: Exception) -> int:
-    return usage_error(exc)
-
-
 def _configure_world(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, help="folder to write corpus.jsonl, train.jsonl, test.jsonl, world.json"
@@ -38,7 +34,7 @@ def _run_world(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         folder = write_world(WorldSpec(num_passages=args.num_passages, seed=args.seed), args.out)
     except AgentGymError as exc:
-        return _error(exc)
+        return usage_error(exc)
     Console().print(f"wrote {folder} in {time.perf_counter() - start:.1f}s")
     return EXIT_OK
 
@@ -63,7 +59,7 @@ def _run_build(args: argparse.Namespace) -> int:
         retriever = build_index(docs, args.retriever, progress=True, **dict(args.option))
         save_index(retriever, args.out)
     except AgentGymError as exc:
-        return _error(exc)
+        return usage_error(exc)
     Console().print(
         f"indexed {len(docs)} passages ({args.retriever}) into {args.out} in {time.perf_counter() - start:.1f}s"
     )
@@ -114,7 +110,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             batch_wait_ms=args.batch_wait_ms,
         )
     except (AgentGymError, OSError) as exc:
-        return _error(exc)
+        return usage_error(exc)
 
 
 SEARCHQA_WORLD = Command(

@@ -78,12 +78,12 @@ def test_env_options_are_json_when_they_parse_else_strings_and_repeat() -> None:
     cfg = parse_train_args(
         ["--env", "SearchQA-v0", "--env-options", "topk=5", "--env-options", "require_think=true",
          "--env-options", 'question_types=["single_hop"]', "--env-options", "retriever=bm25",
-         "--env-options", 'retriever_options={"k1": 1.2}', "--env-options", "cache_dir=/tmp/a b",
+         "--env-options", 'retriever_options={"k1": 1.2}', "--env-options", "cache_dir=runs/a b",
          "--env-options", "topk=6"]
     )  # fmt: skip
     assert cfg.extra_env_kwargs == {
         "topk": 6, "require_think": True, "question_types": ["single_hop"], "retriever": "bm25",
-        "retriever_options": {"k1": 1.2}, "cache_dir": "/tmp/a b",
+        "retriever_options": {"k1": 1.2}, "cache_dir": "runs/a b",
     }  # fmt: skip
     assert parse_train_args([]).extra_env_kwargs == {}
 

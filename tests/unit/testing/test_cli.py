@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from agentgym_seal.cli import COMMANDS, Command, main, parse_option
+from agentgym_seal.cli import COMMANDS, EXIT_USAGE, Command, main, parse_option, usage_error
 
 RegisterFn = Callable[..., str]
 
@@ -100,3 +100,10 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == 2
     assert "Did you mean 'ALFWorldText-v0'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_usage_error_writes_one_unwrapped_line(capsys: pytest.CaptureFixture[str]) -> None:
+    path = "runs/" + "deeply-nested-folder/" * 8 + "manifest.json"
+    assert usage_error(ValueError(f"{path}: no index manifest here"), "agentgym-seal x: error") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err == f"agentgym-seal x: error: {path}: no index manifest here\n"
