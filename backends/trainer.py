@@ -403,17 +403,39 @@ class Trainer:
 _STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers", "env", "lora_rank")
 
 
+#: Flags the tiny model's tokenizer depends on (it is trained on the warm-up demonstrations they select).
+_TINY_TOKENIZER_FLAGS = ("seed", "history_length", "task_types", "difficulty", "env_options")
+_TINY_TOKENIZER_WARMUP_FLAGS = ("episodes", "expert", "noise", "games_per_type")
+
+
 def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
     """Raises :class:`ConfigError` when ``cfg`` cannot continue a run saved with the config ``saved``."""
     changed = [f for f in _STATE_SHAPING_FLAGS if f in saved and saved[f] != getattr(cfg, f)]
+    if cfg.model == "tiny":  # a different tokenizer would be built: the saved weights would read other token ids
+        now = dataclasses.asdict(cfg)
+        changed += [f for f in _TINY_TOKENIZER_FLAGS if f in saved and _plain(saved[f]) != _plain(now[f])]
+        was_warmup = saved.get("warmup", {})
+        changed += [
+            f"warmup.{f}" for f in _TINY_TOKENIZER_WARMUP_FLAGS if f in was_warmup and was_warmup[f] != now["warmup"][f]
+        ]
     if "seal_alpha" in saved and (float(saved["seal_alpha"]) > 0) != (cfg.seal_alpha > 0):
         changed.append("seal_alpha")  # SEAL on/off changes the optimizer's parameter groups
     if changed:
-        was = ", ".join(f"--{f.replace('_', '-')} {saved[f]!r}" for f in changed)
+        was = ", ".join(f"--{f.replace('_', '-')} {_saved_value(saved, f)!r}" for f in changed)
         raise ConfigError(
             f"cannot resume {cfg.resume}: it was trained with {was}, which this run changes. "
             "Fix: resume with the same values, or start a new --run-dir."
         )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so a config read back from JSON compares equal to the dataclass it was written from."""
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _saved_value(saved: dict[str, Any], flag: str) -> Any:
+    group, _, name = flag.rpartition(".")
+    return saved[group][name] if group else saved[flag]
 
 
 def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, float]:

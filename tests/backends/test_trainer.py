@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agentgym_seal.backends.config import TrainConfig, parse_train_args
+from agentgym_seal.backends.config import TrainConfig, WarmupConfig, parse_train_args
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.logging import read_jsonl
 
@@ -120,3 +120,12 @@ def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
         check_resumable(saved, TrainConfig(seal_alpha=0.0, resume="runs/x"))
     with pytest.raises(ConfigError, match="--tiny-hidden-size 128"):
         check_resumable(saved, TrainConfig(tiny_hidden_size=256, resume="runs/x"))
+    # The tiny model's tokenizer is trained on the warm-up demonstrations: flags that pick them must stay.
+    saved_json = json.loads(json.dumps(saved))  # as config.json reads back (tuples become lists)
+    check_resumable(saved_json, TrainConfig(lr=1e-5, temperature=1.0, resume="runs/x"))
+    with pytest.raises(ConfigError, match=r"--warmup\.expert 'planner'"):
+        check_resumable(saved_json, TrainConfig(warmup=WarmupConfig(expert="explorer"), resume="runs/x"))
+    with pytest.raises(ConfigError, match="--seed 0"):
+        check_resumable(saved_json, TrainConfig(seed=1, resume="runs/x"))
+    own = saved_json | {"model": "models/qwen"}  # a model folder brings its own tokenizer
+    check_resumable(own, TrainConfig(model="models/qwen", seed=1, resume="runs/x"))
