@@ -35,8 +35,10 @@ class WarmupConfig:
     """Warm-up learning rate."""
     batch_size: int = 32
     """Sequences per warm-up step."""
-    expert: Literal["planner", "explorer"] = "planner"
-    """Demonstrator: the planner (knows where things are) or the explorer (searches first, then plans)."""
+    expert: Literal["planner", "explorer"] = "explorer"
+    """Demonstrator: the explorer (searches unvisited receptacles until it finds the object, then plans) or the
+    planner (walks straight to the hidden object, which a policy cannot see: its first move becomes a lottery).
+    ALFWorld CPU default, seed 0, same compute: explorer 25.8% eval success, planner 11.7%."""
     games_per_type: int = 400
     """Train games per task type the demonstrations are drawn from (the first of the RL pool's games)."""
     noise: float = 0.0

@@ -123,8 +123,8 @@ def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
     # The tiny model's tokenizer is trained on the warm-up demonstrations: flags that pick them must stay.
     saved_json = json.loads(json.dumps(saved))  # as config.json reads back (tuples become lists)
     check_resumable(saved_json, TrainConfig(lr=1e-5, temperature=1.0, resume="runs/x"))
-    with pytest.raises(ConfigError, match=r"--warmup\.expert 'planner'"):
-        check_resumable(saved_json, TrainConfig(warmup=WarmupConfig(expert="explorer"), resume="runs/x"))
+    with pytest.raises(ConfigError, match=r"--warmup\.expert 'explorer'"):
+        check_resumable(saved_json, TrainConfig(warmup=WarmupConfig(expert="planner"), resume="runs/x"))
     with pytest.raises(ConfigError, match="--seed 0"):
         check_resumable(saved_json, TrainConfig(seed=1, resume="runs/x"))
     own = saved_json | {"model": "models/qwen"}  # a model folder brings its own tokenizer
