@@ -146,13 +146,9 @@ class Trainer:
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
-        key = json.dumps(
-            [_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, self.cfg.warmup.episodes, self.cfg.seed,
-             self.cfg.history_length, self.cfg.warmup.games_per_type, self.cfg.warmup.expert]
-            + ([self.cfg.warmup.noise] if self.cfg.warmup.noise else [])
-            + ([self.cfg.extra_env_kwargs] if self.cfg.env_options else []),
-            sort_keys=True,
-        )  # fmt: skip
+        config = dataclasses.asdict(self.cfg)
+        flags = {flag: _flag_value(config, flag) for flag in _DEMO_FLAGS}
+        key = json.dumps([_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, flags], sort_keys=True)
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
         if cache.is_file():
             return [(p, r) for p, r in json.loads(cache.read_text())]
@@ -403,39 +399,41 @@ class Trainer:
 _STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers", "env", "lora_rank")
 
 
-#: Flags the tiny model's tokenizer depends on (it is trained on the warm-up demonstrations they select).
-_TINY_TOKENIZER_FLAGS = ("seed", "history_length", "task_types", "difficulty", "env_options")
-_TINY_TOKENIZER_WARMUP_FLAGS = ("episodes", "expert", "noise", "games_per_type")
+#: Config fields (dotted: nested dataclasses) that select the warm-up demonstrations, besides ``env``: the key of
+#: their cache, and so what the tiny model's tokenizer (trained on them) depends on.
+_DEMO_FLAGS = (
+    "seed", "history_length", "task_types", "difficulty", "env_options",
+    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.games_per_type",
+)  # fmt: skip
+_MISSING = object()  # a field a saved config.json predates
 
 
 def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
     """Raises :class:`ConfigError` when ``cfg`` cannot continue a run saved with the config ``saved``."""
     changed = [f for f in _STATE_SHAPING_FLAGS if f in saved and saved[f] != getattr(cfg, f)]
-    if cfg.model == "tiny":  # a different tokenizer would be built: the saved weights would read other token ids
+    if cfg.model == "tiny":  # other demonstrations, another tokenizer: the saved weights would read other token ids
         now = dataclasses.asdict(cfg)
-        changed += [f for f in _TINY_TOKENIZER_FLAGS if f in saved and _plain(saved[f]) != _plain(now[f])]
-        was_warmup = saved.get("warmup", {})
         changed += [
-            f"warmup.{f}" for f in _TINY_TOKENIZER_WARMUP_FLAGS if f in was_warmup and was_warmup[f] != now["warmup"][f]
+            f for f in _DEMO_FLAGS if (was := _flag_value(saved, f)) is not _MISSING and was != _flag_value(now, f)
         ]
     if "seal_alpha" in saved and (float(saved["seal_alpha"]) > 0) != (cfg.seal_alpha > 0):
         changed.append("seal_alpha")  # SEAL on/off changes the optimizer's parameter groups
     if changed:
-        was = ", ".join(f"--{f.replace('_', '-')} {_saved_value(saved, f)!r}" for f in changed)
+        was = ", ".join(f"--{f.replace('_', '-')} {_flag_value(saved, f)!r}" for f in changed)
         raise ConfigError(
             f"cannot resume {cfg.resume}: it was trained with {was}, which this run changes. "
             "Fix: resume with the same values, or start a new --run-dir."
         )
 
 
-def _plain(value: Any) -> Any:
-    """Tuples as lists, so a config read back from JSON compares equal to the dataclass it was written from."""
-    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+def _flag_value(config: dict[str, Any], flag: str) -> Any:
+    """The value of a (dotted) ``flag`` in a config dict (:data:`_MISSING` when the config has no such field).
 
-
-def _saved_value(saved: dict[str, Any], flag: str) -> Any:
+    Tuples come back as lists, so a config read back from JSON compares equal to the dataclass it was written from.
+    """
     group, _, name = flag.rpartition(".")
-    return saved[group][name] if group else saved[flag]
+    value = (config.get(group, {}) if group else config).get(name, _MISSING)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, float]:
