@@ -70,6 +70,7 @@ def expert_demonstrations(
     history_length: int = 2,
     env_id: str = "ALFWorldText-v0",
     noise: float = 0.0,
+    invalid_noise: float = 0.0,
     **env_options: Any,
 ) -> list[Demonstration]:
     """Plays ``num_episodes`` expert episodes and returns one :class:`Demonstration` per step.
@@ -82,12 +83,24 @@ def expert_demonstrations(
     random admissible command other than the expert's is played instead and left out of the demonstrations
     (it stays in the history), so the expert's next moves show how to recover from a state the expert itself
     would never reach (a wrong receptacle, a needless detour). Deterministic per ``seed``.
+
+    ``invalid_noise`` > 0 injects the mistakes a language policy makes most: with that probability per step, a
+    command that is *not* admissible now is played (the env answers with its no-op, e.g. "Nothing happens."),
+    drawn from the commands that were admissible earlier in this or a previous episode (a receptacle of another
+    room, an object not here, the place the agent stands at). The expert's next move, learned from, shows that
+    the way out is an admissible command, not the same command again. Both kinds of mistake are drawn
+    independently (the admissible one first).
     """
-    if not 0.0 <= noise < 1.0:
-        raise ValueError(f"noise must be in [0, 1); got {noise}.")
+    for name, value in (("noise", noise), ("invalid_noise", invalid_noise)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be in [0, 1); got {value}.")
+    if noise + invalid_noise >= 1.0:
+        raise ValueError(f"noise + invalid_noise must be < 1 (the expert must still move); got {noise + invalid_noise}")
     env = gymnasium.make(env_id, **{**env_options, "action_format": "plain"})
     rng = np.random.default_rng([seed, 0xDA27])
     demos: list[Demonstration] = []
+    seen_commands: list[str] = []  # every command admissible so far, first-seen order (invalid_noise's pool)
+    seen_set: set[str] = set()
     try:
         for episode in range(num_episodes):
             obs, info = env.reset(seed=seed + episode)
@@ -97,9 +110,13 @@ def expert_demonstrations(
                 command = next_expert_command(env)
                 if command is None:
                     break
-                others = [a for a in info.get("admissible_actions", ()) if a != command]
-                if noise > 0 and others and rng.random() < noise:
-                    mistake = others[int(rng.integers(len(others)))]
+                admissible = tuple(info.get("admissible_actions", ()))
+                for a in admissible:
+                    if a not in seen_set:
+                        seen_set.add(a)
+                        seen_commands.append(a)
+                mistake = _mistake(rng, command, admissible, seen_commands, noise, invalid_noise)
+                if mistake is not None:
                     history.append((obs, mistake))
                     obs, _, terminated, truncated, info = env.step(mistake)
                     done = terminated or truncated
@@ -108,7 +125,7 @@ def expert_demonstrations(
                     Demonstration(
                         task=str(info["goal"]),
                         observation=obs,
-                        admissible_actions=tuple(info["admissible_actions"]),
+                        admissible_actions=admissible,
                         action=command,
                         history=tuple(history[-history_length:]) if history_length > 0 else (),
                         task_type=str(info["task_type"]),
@@ -121,3 +138,31 @@ def expert_demonstrations(
     finally:
         env.close()
     return demos
+
+
+def _mistake(
+    rng: np.random.Generator,
+    expert: str,
+    admissible: tuple[str, ...],
+    pool: list[str],
+    noise: float,
+    invalid_noise: float,
+) -> str | None:
+    """The mistake :func:`expert_demonstrations` plays instead of ``expert`` this step, or ``None``.
+
+    One uniform draw picks the kind: below ``noise`` an admissible command other than the expert's, then up
+    to ``noise + invalid_noise`` a command of ``pool`` that is not admissible now (a few tries; none if the
+    pool holds only admissible ones).
+    """
+    if noise <= 0 and invalid_noise <= 0:
+        return None
+    u = rng.random()
+    if u < noise:
+        others = [a for a in admissible if a != expert]
+        return others[int(rng.integers(len(others)))] if others else None
+    if u < noise + invalid_noise and pool:
+        for _ in range(8):
+            candidate = pool[int(rng.integers(len(pool)))]
+            if candidate not in admissible:
+                return candidate
+    return None

@@ -160,7 +160,8 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, noise=self.cfg.warmup.noise, **self.family.warmup_kwargs(self.cfg),
+            env_id=self.cfg.env, noise=self.cfg.warmup.noise,
+            invalid_noise=self.cfg.warmup.invalid_noise, **self.family.warmup_kwargs(self.cfg),
         )  # fmt: skip
         return [
             (
@@ -335,20 +336,24 @@ class Trainer:
         pairs_text = self._demo_pairs or self._demos()
         pairs = [self._encode_pair(p, r) for p, r in pairs_text]
         w = self.cfg.warmup
+        sft = SFTConfig(
+            epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed,
+            processes=w.processes or warmup_processes(len(pairs), w.batch_size, w.epochs, self.cfg.num_threads),
+        )  # fmt: skip
         with Progress(
             TextColumn("warm-up (SFT)"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
             TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
         ) as progress:  # fmt: skip
             bar = progress.add_task("sft", total=None, loss=float("nan"))
             result = sft_warmup(
-                self.model, pairs, self.tokenizer.pad_token_id,
-                SFTConfig(epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed),
+                self.model, pairs, self.tokenizer.pad_token_id, sft,
                 on_step=lambda done, total, loss: progress.update(bar, completed=done, total=total, loss=loss),
             )  # fmt: skip
         return {
             "warmup/loss": result.final_loss,
             "warmup/epochs": result.epochs_done,
             "timing/warmup_s": result.seconds,
+            "warmup/processes": float(sft.processes),
         }
 
     def train_step(self, rollout: Rollout, step: int) -> dict[str, float]:
@@ -403,9 +408,23 @@ _STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers
 #: their cache, and so what the tiny model's tokenizer (trained on them) depends on.
 _DEMO_FLAGS = (
     "seed", "history_length", "task_types", "difficulty", "env_options",
-    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.games_per_type",
+    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.invalid_noise", "warmup.games_per_type",
 )  # fmt: skip
 _MISSING = object()  # a field a saved config.json predates
+
+
+#: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.
+_PARALLEL_WARMUP_MIN_STEPS = 200
+
+
+def warmup_processes(num_pairs: int, batch_size: int, epochs: int, num_threads: int) -> int:
+    """``--warmup.processes 0`` (auto): one process per thread when the warm-up is long enough to pay for them.
+
+    >>> warmup_processes(3000, 32, 10, 2), warmup_processes(40, 8, 2, 2), warmup_processes(3000, 32, 10, 1)
+    (2, 1, 1)
+    """
+    steps = -(-num_pairs // batch_size) * epochs
+    return max(1, num_threads) if steps >= _PARALLEL_WARMUP_MIN_STEPS else 1
 
 
 def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:

@@ -21,6 +21,10 @@ class SFTConfig:
         batch_size: Sequences per step.
         max_seconds: Wall-clock budget; ``None`` = no limit.
         seed: Shuffling seed.
+        processes: Data-parallel processes on a CPU (:mod:`.sft_parallel`): each takes a share of every batch
+            and of this process's threads, gradients are summed with gloo. 1 = this process alone (and always
+            on a GPU). A small model's step does not keep several threads of one process busy: two
+            one-thread processes train the tiny default ~10% faster than one process with two threads.
     """
 
     epochs: int = 20
@@ -28,6 +32,11 @@ class SFTConfig:
     batch_size: int = 32
     max_seconds: float | None = None
     seed: int = 0
+    processes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ValueError(f"SFTConfig.processes must be >= 1; got {self.processes}.")
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,12 @@ def length_bucketed_order(torch: Any, lengths: Sequence[int], batch_size: int, g
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def response_loss(torch: Any, model: Any, batch: dict[str, Any]) -> Any:
+def response_loss(torch: Any, model: Any, batch: dict[str, Any], normalizer: int | None = None) -> Any:
     """Mean next-token cross-entropy over the response tokens of a :func:`left_pad_batch` batch.
 
     Only the last ``K + 1`` positions go through the output layer (``logits_to_keep``), so the lm_head and
-    the softmax cost scale with response tokens, not with the prompt.
+    the softmax cost scale with response tokens, not with the prompt. ``normalizer`` divides the summed loss
+    instead of this batch's token count (a data-parallel share of a bigger batch divides by the whole batch's).
     """
     keep = batch["targets"].shape[1]
     logits = (
@@ -102,6 +112,8 @@ def response_loss(torch: Any, model: Any, batch: dict[str, Any]) -> Any:
     )  # (B, K, V): the logits at position L-K-1+k predict targets[:, k]
     token_loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch["targets"], reduction="none")
     mask = batch["target_mask"]  # (B, K)
+    if normalizer is not None:
+        return (token_loss * mask).sum() / max(1, normalizer)
     return (token_loss * mask).sum() / mask.sum().clamp(min=1)
 
 
@@ -116,16 +128,43 @@ def sft_warmup(
 
     Batches group sequences of similar length (:func:`length_bucketed_order`) and only response positions
     reach the output layer (:func:`response_loss`). ``on_step(step, total_steps, loss)`` is called after
-    every optimizer step (progress display).
+    every optimizer step (progress display). With ``cfg.processes > 1`` on a CPU the batches are shared by
+    that many processes (:func:`.sft_parallel.data_parallel_sft`; same batches, same loss, summed gradients).
     """
     torch = require("torch", "train")
     if not pairs:
         raise ValueError("sft_warmup needs at least one (prompt, response) pair")
     if any(len(r) == 0 for _, r in pairs):
         raise ValueError("sft_warmup: every pair needs a non-empty response")
+    if cfg.processes > 1 and next(model.parameters()).device.type == "cpu":
+        from .sft_parallel import data_parallel_sft
+
+        return data_parallel_sft(model, pairs, pad_id, cfg, on_step)
+    return sft_loop(torch, model, pairs, pad_id, cfg, on_step=on_step)
+
+
+def sft_loop(
+    torch: Any,
+    model: Any,
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    pad_id: int,
+    cfg: SFTConfig,
+    *,
+    rank: int = 0,
+    world: int = 1,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> SFTResult:
+    """The warm-up's optimisation loop, as rank ``rank`` of ``world`` data-parallel processes.
+
+    Every rank walks the same batches; rank ``r`` of ``W`` takes ``batch[r::W]`` and divides its summed loss
+    by the whole batch's response tokens, so the all-reduced (summed) gradient is the one-process gradient.
+    The loss and rank 0's time-out travel in the same all-reduce as the gradients. With ``world == 1`` no
+    collective is called.
+    """
     model.train()
     device = next(model.parameters()).device  # batches follow the model (CPU, or the GPU it was moved to)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     steps_per_epoch = math.ceil(len(pairs) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -136,17 +175,55 @@ def sft_warmup(
     start, step, loss_value = time.perf_counter(), 0, float("nan")
     for _epoch in range(cfg.epochs):
         for indices in length_bucketed_order(torch, lengths, cfg.batch_size, generator):
-            batch = left_pad_batch(torch, [pairs[i] for i in indices], pad_id)
-            loss = response_loss(torch, model, {k: v.to(device) for k, v in batch.items()})
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            if world == 1:
+                batch = left_pad_batch(torch, [pairs[i] for i in indices], pad_id)
+                loss = response_loss(torch, model, {k: v.to(device) for k, v in batch.items()})
+                loss.backward()
+                loss_value = float(loss.detach())
+                out_of_time = cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+            else:
+                loss_value, out_of_time = _data_parallel_backward(
+                    torch, model, params, [pairs[i] for i in indices[rank::world]],
+                    sum(len(pairs[i][1]) for i in indices), pad_id,
+                    rank == 0 and cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds,
+                )  # fmt: skip
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
-            loss_value = float(loss.detach())
             if on_step is not None:
                 on_step(step, total, loss_value)
-            if cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds:
+            if out_of_time:
                 return SFTResult(step, step / steps_per_epoch, loss_value, time.perf_counter() - start)
     return SFTResult(step, step / steps_per_epoch, loss_value, time.perf_counter() - start)
+
+
+def _data_parallel_backward(
+    torch: Any,
+    model: Any,
+    params: list[Any],
+    share: list[tuple[Sequence[int], Sequence[int]]],
+    batch_tokens: int,
+    pad_id: int,
+    stop: bool,
+) -> tuple[float, bool]:
+    """This rank's backward on its ``share`` of a batch, then one all-reduce of gradients, loss and stop flag.
+
+    Returns the whole batch's loss and whether any rank asked to stop; the parameters' ``.grad`` hold the
+    summed gradient.
+    """
+    loss_value = 0.0
+    if share:
+        batch = left_pad_batch(torch, share, pad_id)
+        loss = response_loss(torch, model, batch, normalizer=batch_tokens)
+        loss.backward()
+        loss_value = float(loss.detach())
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1).float() for g in grads] + [torch.tensor([loss_value, float(stop)])])  # fp32
+    torch.distributed.all_reduce(flat)
+    offset = 0
+    for p, g in zip(params, grads, strict=True):
+        p.grad = flat[offset : offset + g.numel()].view_as(g).to(g.dtype)
+        offset += g.numel()
+    return float(flat[-2]), bool(flat[-1] > 0)

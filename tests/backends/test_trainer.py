@@ -111,6 +111,15 @@ def test_unknown_env_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
     assert bad_model.returncode != 0 and "does not exist" in bad_model.stderr
 
 
+def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
+    from agentgym_seal.backends.trainer import warmup_processes
+
+    assert warmup_processes(3095, 32, 10, 2) == 2  # the CPU default: 970 steps
+    assert warmup_processes(40, 8, 3, 2) == 1  # a test-sized warm-up: a helper would cost more than it saves
+    assert warmup_processes(3095, 32, 10, 1) == 1
+    assert warmup_processes(3095, 32, 10, 4) == 4
+
+
 def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
     from agentgym_seal.backends.trainer import check_resumable
 

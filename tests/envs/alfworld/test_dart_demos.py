@@ -34,11 +34,50 @@ def test_mistakes_are_played_but_every_demonstration_is_the_experts_move_in_the_
     assert mistakes >= 2
 
 
+def test_invalid_mistakes_are_inadmissible_commands_seen_elsewhere_and_the_expert_recovers() -> None:
+    env = gymnasium.make("ALFWorldText-v0", action_format="plain", **KW)
+    invalid = 0
+    try:
+        demos = expert_demonstrations(6, seed=3, history_length=50, invalid_noise=0.4, **KW)
+        assert demos == expert_demonstrations(6, seed=3, history_length=50, invalid_noise=0.4, **KW)
+        seen: set[str] = set()
+        episodes: list[list[Any]] = []
+        for d in demos:  # with the whole history kept, a demo continues the previous one's episode iff it extends it
+            prev = episodes[-1][-1] if episodes else None
+            if prev is None or d.history[: len(prev.history) + 1] != (*prev.history, (prev.observation, prev.action)):
+                episodes.append([])
+            episodes[-1].append(d)
+        assert len(episodes) == 6
+        for episode, ds in enumerate(episodes):
+            played = [*ds[-1].history, (ds[-1].observation, ds[-1].action)]
+            by_step = {d.step: d for d in ds}
+            obs, info = env.reset(seed=3 + episode)
+            for step, (shown, command) in enumerate(played):
+                assert shown == obs
+                seen.update(info["admissible_actions"])
+                if step in by_step:
+                    assert command == next_expert_command(env)
+                    assert by_step[step].admissible_actions == tuple(info["admissible_actions"])
+                else:  # an invalid mistake: admissible somewhere before, not here; the env does nothing
+                    assert command in seen and command not in info["admissible_actions"]
+                    invalid += 1
+                obs, _, _, _, info = env.step(command)
+                if step not in by_step:
+                    assert not info["action_valid"] and obs == "Nothing happens."
+    finally:
+        env.close()
+    assert invalid >= 3
+
+
 def test_no_noise_means_no_mistakes_and_bad_noise_is_refused() -> None:
     demos = expert_demonstrations(1, seed=0, history_length=50, **KW)
     assert [d.step for d in demos] == list(range(len(demos)))
     with pytest.raises(ValueError, match="noise"):
         expert_demonstrations(1, noise=1.0, **KW)
+    with pytest.raises(ValueError, match="invalid_noise"):
+        expert_demonstrations(1, invalid_noise=-0.1, **KW)
+    with pytest.raises(ValueError, match="< 1"):
+        expert_demonstrations(1, noise=0.5, invalid_noise=0.5, **KW)
 
 
 def test_warmup_noise_flag_is_checked_at_start() -> None:
@@ -48,3 +87,7 @@ def test_warmup_noise_flag_is_checked_at_start() -> None:
     assert WarmupConfig(noise=0.3).noise == 0.3
     with pytest.raises(ConfigError, match=r"--warmup\.noise"):
         WarmupConfig(noise=1.0)
+    with pytest.raises(ConfigError, match=r"--warmup\.invalid-noise"):
+        WarmupConfig(invalid_noise=1.0)
+    with pytest.raises(ConfigError, match="must be < 1"):
+        WarmupConfig(noise=0.6, invalid_noise=0.4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -83,3 +84,52 @@ def test_empty_inputs_are_refused(tiny_policy: Any) -> None:
         sft_warmup(model, [], tokenizer.pad_token_id, SFTConfig())
     with pytest.raises(ValueError, match="non-empty response"):
         sft_warmup(model, [([1, 2], [])], tokenizer.pad_token_id, SFTConfig())
+
+
+def test_two_process_warmup_takes_the_one_process_steps(tiny_policy: Any) -> None:
+    """Data-parallel SFT (2 CPU processes, gloo): same batches and loss, so the trained weights match."""
+    model, tokenizer = tiny_policy
+    pairs = _pairs(len(tokenizer), 24, seed=3)
+    cfg = SFTConfig(epochs=2, lr=3e-3, batch_size=8, seed=5)
+    one, two = copy.deepcopy(model), copy.deepcopy(model)
+    losses: dict[str, list[float]] = {"one": [], "two": []}
+    r1 = sft_warmup(one, pairs, tokenizer.pad_token_id, cfg, on_step=lambda s, t, x: losses["one"].append(x))
+    r2 = sft_warmup(
+        two, pairs, tokenizer.pad_token_id, dataclasses.replace(cfg, processes=2),
+        on_step=lambda s, t, x: losses["two"].append(x),
+    )  # fmt: skip
+    assert r1.steps == r2.steps == 6
+    assert losses["two"] == pytest.approx(losses["one"], rel=1e-4)
+    moved = [float((a - b).abs().max()) for a, b in zip(model.parameters(), two.parameters(), strict=True)]
+    assert max(moved) > 1e-3  # it trained
+    for a, b in zip(one.parameters(), two.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_bad_process_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="processes"):
+        SFTConfig(processes=0)
+
+
+def test_warmup_processes_flag_is_checked_at_start() -> None:
+    from agentgym_seal.backends.config import WarmupConfig
+    from agentgym_seal.errors import ConfigError
+
+    assert WarmupConfig(processes=2).processes == 2
+    with pytest.raises(ConfigError, match=r"--warmup\.processes"):
+        WarmupConfig(processes=-1)
+
+
+def test_a_dead_helper_process_is_a_clear_error(tiny_policy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+    import shutil
+    import sys
+
+    from agentgym_seal.errors import AgentGymError
+    from agentgym_seal.models import sft_parallel
+
+    model, tokenizer = tiny_policy
+    monkeypatch.setattr(sft_parallel, "_TIMEOUT", datetime.timedelta(seconds=5))
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))  # the helper exits at once
+    with pytest.raises(AgentGymError, match="data-parallel warm-up failed"):
+        sft_warmup(copy.deepcopy(model), _pairs(len(tokenizer), 8), tokenizer.pad_token_id, SFTConfig(processes=2))
