@@ -88,14 +88,12 @@ def expert_demonstrations(
     command that is *not* admissible now is played (the env answers with its no-op, e.g. "Nothing happens."),
     drawn from the commands that were admissible earlier in this or a previous episode (a receptacle of another
     room, an object not here, the place the agent stands at). The expert's next move, learned from, shows that
-    the way out is an admissible command, not the same command again. Both kinds of mistake are drawn
-    independently (the admissible one first).
+    the way out is an admissible command, not the same command again. The admissible mistake is drawn first;
+    only a step without one may get an inadmissible one (so ``noise`` alone draws as it always did).
     """
     for name, value in (("noise", noise), ("invalid_noise", invalid_noise)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1); got {value}.")
-    if noise + invalid_noise >= 1.0:
-        raise ValueError(f"noise + invalid_noise must be < 1 (the expert must still move); got {noise + invalid_noise}")
     env = gymnasium.make(env_id, **{**env_options, "action_format": "plain"})
     rng = np.random.default_rng([seed, 0xDA27])
     demos: list[Demonstration] = []
@@ -150,17 +148,14 @@ def _mistake(
 ) -> str | None:
     """The mistake :func:`expert_demonstrations` plays instead of ``expert`` this step, or ``None``.
 
-    One uniform draw picks the kind: below ``noise`` an admissible command other than the expert's, then up
-    to ``noise + invalid_noise`` a command of ``pool`` that is not admissible now (a few tries; none if the
-    pool holds only admissible ones).
+    With probability ``noise`` an admissible command other than the expert's; else, with probability
+    ``invalid_noise``, a command of ``pool`` that is not admissible now (a few tries; none if the pool holds
+    only admissible ones).
     """
-    if noise <= 0 and invalid_noise <= 0:
-        return None
-    u = rng.random()
-    if u < noise:
-        others = [a for a in admissible if a != expert]
-        return others[int(rng.integers(len(others)))] if others else None
-    if u < noise + invalid_noise and pool:
+    others = [a for a in admissible if a != expert]
+    if noise > 0 and others and rng.random() < noise:
+        return others[int(rng.integers(len(others)))]
+    if invalid_noise > 0 and pool and rng.random() < invalid_noise:
         for _ in range(8):
             candidate = pool[int(rng.integers(len(pool)))]
             if candidate not in admissible:

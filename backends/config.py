@@ -63,11 +63,6 @@ class WarmupConfig:
         for flag, value in (("noise", self.noise), ("invalid-noise", self.invalid_noise)):
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"--warmup.{flag} must be in [0, 1); got {value}.")
-        if self.noise + self.invalid_noise >= 1.0:
-            raise ConfigError(
-                f"--warmup.noise + --warmup.invalid-noise must be < 1 (the expert must still move); "
-                f"got {self.noise + self.invalid_noise}."
-            )
 
 
 @dataclass(frozen=True)

@@ -411,6 +411,8 @@ _DEMO_FLAGS = (
     "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.invalid_noise", "warmup.games_per_type",
 )  # fmt: skip
 _MISSING = object()  # a field a saved config.json predates
+#: What a run saved before a demo flag existed used instead (a resume must not pick up the new default silently).
+_DEMO_FLAG_BEFORE = {"warmup.invalid_noise": 0.0}
 
 
 #: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.
@@ -433,16 +435,22 @@ def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
     if cfg.model == "tiny":  # other demonstrations, another tokenizer: the saved weights would read other token ids
         now = dataclasses.asdict(cfg)
         changed += [
-            f for f in _DEMO_FLAGS if (was := _flag_value(saved, f)) is not _MISSING and was != _flag_value(now, f)
+            f for f in _DEMO_FLAGS if (was := _saved_value(saved, f)) is not _MISSING and was != _flag_value(now, f)
         ]
     if "seal_alpha" in saved and (float(saved["seal_alpha"]) > 0) != (cfg.seal_alpha > 0):
         changed.append("seal_alpha")  # SEAL on/off changes the optimizer's parameter groups
     if changed:
-        was = ", ".join(f"--{f.replace('_', '-')} {_flag_value(saved, f)!r}" for f in changed)
+        was = ", ".join(f"--{f.replace('_', '-')} {_saved_value(saved, f)!r}" for f in changed)
         raise ConfigError(
             f"cannot resume {cfg.resume}: it was trained with {was}, which this run changes. "
             "Fix: resume with the same values, or start a new --run-dir."
         )
+
+
+def _saved_value(saved: dict[str, Any], flag: str) -> Any:
+    """``flag``'s value in a saved config, or (a demo flag newer than the run) what the run's code used."""
+    value = _flag_value(saved, flag)
+    return _DEMO_FLAG_BEFORE.get(flag, _MISSING) if value is _MISSING else value
 
 
 def _flag_value(config: dict[str, Any], flag: str) -> Any:

@@ -111,6 +111,16 @@ def test_unknown_env_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
     assert bad_model.returncode != 0 and "does not exist" in bad_model.stderr
 
 
+def test_resume_of_a_run_older_than_invalid_noise_keeps_its_demonstrations() -> None:
+    from agentgym_seal.backends.trainer import check_resumable
+
+    saved = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
+    del saved["warmup"]["invalid_noise"]  # config.json of a run from before the flag: its demos had none
+    with pytest.raises(ConfigError, match=r"--warmup\.invalid-noise 0\.0"):
+        check_resumable(saved, TrainConfig(resume="runs/x"))  # the new default 0.25 would rebuild the tokenizer
+    check_resumable(saved, TrainConfig(warmup=WarmupConfig(invalid_noise=0.0), resume="runs/x"))
+
+
 def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
     from agentgym_seal.backends.trainer import warmup_processes
 
