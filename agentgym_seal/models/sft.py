@@ -176,18 +176,17 @@ def sft_loop(
     for _epoch in range(cfg.epochs):
         for indices in length_bucketed_order(torch, lengths, cfg.batch_size, generator):
             optimizer.zero_grad(set_to_none=True)
-            if world == 1:
-                batch = left_pad_batch(torch, [pairs[i] for i in indices], pad_id)
-                loss = response_loss(torch, model, {k: v.to(device) for k, v in batch.items()})
+            share = [pairs[i] for i in indices[rank::world]]  # the whole batch when world == 1
+            out_of_time = rank == 0 and cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+            loss_value = 0.0
+            if share:
+                batch = left_pad_batch(torch, share, pad_id)
+                normalizer = sum(len(pairs[i][1]) for i in indices) if world > 1 else None  # the whole batch's
+                loss = response_loss(torch, model, {k: v.to(device) for k, v in batch.items()}, normalizer)
                 loss.backward()
                 loss_value = float(loss.detach())
-                out_of_time = cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
-            else:
-                loss_value, out_of_time = _data_parallel_backward(
-                    torch, model, params, [pairs[i] for i in indices[rank::world]],
-                    sum(len(pairs[i][1]) for i in indices), pad_id,
-                    rank == 0 and cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds,
-                )  # fmt: skip
+            if world > 1:
+                loss_value, out_of_time = _all_reduce_gradients(torch, params, loss_value, out_of_time)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
@@ -199,26 +198,12 @@ def sft_loop(
     return SFTResult(step, step / steps_per_epoch, loss_value, time.perf_counter() - start)
 
 
-def _data_parallel_backward(
-    torch: Any,
-    model: Any,
-    params: list[Any],
-    share: list[tuple[Sequence[int], Sequence[int]]],
-    batch_tokens: int,
-    pad_id: int,
-    stop: bool,
-) -> tuple[float, bool]:
-    """This rank's backward on its ``share`` of a batch, then one all-reduce of gradients, loss and stop flag.
+def _all_reduce_gradients(torch: Any, params: list[Any], loss_value: float, stop: bool) -> tuple[float, bool]:
+    """One all-reduce (sum) of every rank's gradients, loss share and stop flag.
 
     Returns the whole batch's loss and whether any rank asked to stop; the parameters' ``.grad`` hold the
     summed gradient.
     """
-    loss_value = 0.0
-    if share:
-        batch = left_pad_batch(torch, share, pad_id)
-        loss = response_loss(torch, model, batch, normalizer=batch_tokens)
-        loss.backward()
-        loss_value = float(loss.detach())
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     flat = torch.cat([g.reshape(-1).float() for g in grads] + [torch.tensor([loss_value, float(stop)])])  # fp32
     torch.distributed.all_reduce(flat)
