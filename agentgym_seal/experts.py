@@ -71,6 +71,7 @@ def expert_demonstrations(
     env_id: str = "ALFWorldText-v0",
     noise: float = 0.0,
     invalid_noise: float = 0.0,
+    epsilon: float = 0.0,
     **env_options: Any,
 ) -> list[Demonstration]:
     """Plays ``num_episodes`` expert episodes and returns one :class:`Demonstration` per step.
@@ -90,8 +91,14 @@ def expert_demonstrations(
     room, an object not here, the place the agent stands at). The expert's next move, learned from, shows that
     the way out is an admissible command, not the same command again. The admissible mistake is drawn first;
     only a step without one may get an inadmissible one (so ``noise`` alone draws as it always did).
+
+    ``epsilon`` > 0 makes the demonstrator epsilon-greedy: at a step without a mistake, with that probability it
+    plays a uniformly random admissible command (possibly the expert's own) *and that command is learned from*.
+    The demonstrations then teach the format and what is admissible, but the task only in part: a policy that
+    spreads its mass over admissible commands, as a pretrained model does before RL, and leaves RL its job of
+    sharpening it. Drawn after the mistakes, so ``epsilon`` 0 leaves their random stream unchanged.
     """
-    for name, value in (("noise", noise), ("invalid_noise", invalid_noise)):
+    for name, value in (("noise", noise), ("invalid_noise", invalid_noise), ("epsilon", epsilon)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1); got {value}.")
     env = gymnasium.make(env_id, **{**env_options, "action_format": "plain"})
@@ -119,6 +126,8 @@ def expert_demonstrations(
                     obs, _, terminated, truncated, info = env.step(mistake)
                     done = terminated or truncated
                     continue
+                if epsilon > 0 and admissible and rng.random() < epsilon:
+                    command = admissible[int(rng.integers(len(admissible)))]
                 demos.append(
                     Demonstration(
                         task=str(info["goal"]),

@@ -160,8 +160,8 @@ class Trainer:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, noise=self.cfg.warmup.noise,
-            invalid_noise=self.cfg.warmup.invalid_noise, **self.family.warmup_kwargs(self.cfg),
+            env_id=self.cfg.env, noise=self.cfg.warmup.noise, invalid_noise=self.cfg.warmup.invalid_noise,
+            epsilon=self.cfg.warmup.epsilon, **self.family.warmup_kwargs(self.cfg),
         )  # fmt: skip
         return [
             (
@@ -408,11 +408,12 @@ _STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers
 #: their cache, and so what the tiny model's tokenizer (trained on them) depends on.
 _DEMO_FLAGS = (
     "seed", "history_length", "task_types", "difficulty", "env_options",
-    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.invalid_noise", "warmup.games_per_type",
+    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.invalid_noise", "warmup.epsilon",
+    "warmup.games_per_type",
 )  # fmt: skip
 _MISSING = object()  # a field a saved config.json predates
 #: What a run saved before a demo flag existed used instead (a resume must not pick up the new default silently).
-_DEMO_FLAG_BEFORE = {"warmup.invalid_noise": 0.0}
+_DEMO_FLAG_BEFORE = {"warmup.invalid_noise": 0.0, "warmup.epsilon": 0.0}
 
 
 #: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.

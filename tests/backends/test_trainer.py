@@ -111,20 +111,24 @@ def test_unknown_env_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
     assert bad_model.returncode != 0 and "does not exist" in bad_model.stderr
 
 
-def test_resume_of_a_run_older_than_invalid_noise_keeps_its_demonstrations() -> None:
+@pytest.mark.parametrize(("field", "flag"), [("invalid_noise", "invalid-noise"), ("epsilon", "epsilon")])
+def test_resume_of_a_run_older_than_a_demo_flag_keeps_its_demonstrations(field: str, flag: str) -> None:
     from agentgym_seal.backends.trainer import check_resumable
 
     saved = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
-    del saved["warmup"]["invalid_noise"]  # config.json of a run from before the flag: its demos had none
-    with pytest.raises(ConfigError, match=r"--warmup\.invalid-noise 0\.0"):
-        check_resumable(saved, TrainConfig(resume="runs/x"))  # the new default 0.25 would rebuild the tokenizer
-    check_resumable(saved, TrainConfig(warmup=WarmupConfig(invalid_noise=0.0), resume="runs/x"))
+    del saved["warmup"][field]  # config.json of a run from before the flag: its demos were made without it (0.0)
+    with pytest.raises(ConfigError, match=rf"--warmup\.{flag} 0\.0"):  # other demos would rebuild the tokenizer
+        check_resumable(saved, TrainConfig(warmup=WarmupConfig(**{field: 0.25}), resume="runs/x"))
+    check_resumable(saved, TrainConfig(warmup=WarmupConfig(**{field: 0.0}), resume="runs/x"))
+    if field == "invalid_noise":  # its default changed (0 -> 0.25): a plain resume must not pick it up
+        with pytest.raises(ConfigError, match=r"--warmup\.invalid-noise 0\.0"):
+            check_resumable(saved, TrainConfig(resume="runs/x"))
 
 
 def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
     from agentgym_seal.backends.trainer import warmup_processes
 
-    assert warmup_processes(3095, 32, 10, 2) == 2  # the CPU default: 970 steps
+    assert warmup_processes(3095, 32, 5, 2) == 2  # a CPU-default-sized warm-up: 485 steps
     assert warmup_processes(40, 8, 3, 2) == 1  # a test-sized warm-up: a helper would cost more than it saves
     assert warmup_processes(3095, 32, 10, 1) == 1
     assert warmup_processes(3095, 32, 10, 4) == 4

@@ -69,6 +69,31 @@ def test_invalid_mistakes_are_inadmissible_commands_seen_elsewhere_and_the_exper
     assert invalid >= 3
 
 
+def test_epsilon_demonstrator_learns_from_random_admissible_commands_in_the_state_reached() -> None:
+    env = gymnasium.make("ALFWorldText-v0", action_format="plain", **KW)
+    random_moves = expert_moves = 0
+    try:
+        for seed in range(4):
+            demos = expert_demonstrations(1, seed=seed, history_length=50, epsilon=0.6, **KW)
+            assert demos == expert_demonstrations(1, seed=seed, history_length=50, epsilon=0.6, **KW)
+            assert [d.step for d in demos] == list(range(len(demos)))  # every move played is a demonstration
+            obs, info = env.reset(seed=seed)
+            for d in demos:
+                assert d.observation == obs and d.admissible_actions == tuple(info["admissible_actions"])
+                assert d.action in d.admissible_actions
+                if d.action == next_expert_command(env):
+                    expert_moves += 1
+                else:
+                    random_moves += 1
+                obs, _, _, _, info = env.step(d.action)
+                assert info["action_valid"]
+    finally:
+        env.close()
+    assert random_moves >= 3 and expert_moves >= 3
+    plain = expert_demonstrations(2, seed=1, history_length=50, invalid_noise=0.3, **KW)
+    assert expert_demonstrations(2, seed=1, history_length=50, invalid_noise=0.3, epsilon=0.0, **KW) == plain
+
+
 def test_no_noise_means_no_mistakes_and_bad_noise_is_refused() -> None:
     demos = expert_demonstrations(1, seed=0, history_length=50, **KW)
     assert [d.step for d in demos] == list(range(len(demos)))
@@ -76,6 +101,8 @@ def test_no_noise_means_no_mistakes_and_bad_noise_is_refused() -> None:
         expert_demonstrations(1, noise=1.0, **KW)
     with pytest.raises(ValueError, match="invalid_noise"):
         expert_demonstrations(1, invalid_noise=-0.1, **KW)
+    with pytest.raises(ValueError, match="epsilon"):
+        expert_demonstrations(1, epsilon=1.5, **KW)
 
 
 def test_warmup_noise_flag_is_checked_at_start() -> None:
@@ -87,3 +114,5 @@ def test_warmup_noise_flag_is_checked_at_start() -> None:
         WarmupConfig(noise=1.0)
     with pytest.raises(ConfigError, match=r"--warmup\.invalid-noise"):
         WarmupConfig(invalid_noise=1.0)
+    with pytest.raises(ConfigError, match=r"--warmup\.epsilon"):
+        WarmupConfig(epsilon=-0.5)
