@@ -128,6 +128,10 @@ class TrainConfig:
     """Width of the tiny model (used when ``--model tiny``)."""
     tiny_layers: int = 4
     """Decoder layers of the tiny model (used when ``--model tiny``)."""
+    tiny_copy_sequences: int = 0
+    """Synthetic copy pretraining of the tiny model before the warm-up (random token segments followed by copies
+    of themselves: the induction circuits a pretrained LM brings for copying entities and commands); 0 = none.
+    Part of the cached model's key."""
     task_types: tuple[str, ...] = ("pick_and_place_simple",)
     """ALFWorld task types to train and evaluate on."""
     difficulty: str = "tiny"

@@ -11,13 +11,14 @@ Run folder layout::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from agentgym_seal.engines import ENGINES, SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
-from agentgym_seal.models import TinyModelConfig, load_policy, tiny_policy
+from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.monitor import Monitor
@@ -138,7 +139,13 @@ class Trainer:
             num_layers=self.cfg.tiny_layers,
             seed=self.cfg.seed,
         )
-        model, tokenizer, _ = tiny_policy(size, corpus, self.run_dir.parent / ".models")
+        copy = CopyTaskConfig(sequences=self.cfg.tiny_copy_sequences, seed=self.cfg.seed)
+        w = self.cfg.warmup
+        processes = w.processes or warmup_processes(copy.sequences, copy.batch_size, 1, self.cfg.num_threads)
+        with self._progress_bar("copy pretraining") as on_step:
+            model, tokenizer, _ = tiny_policy(
+                size, corpus, self.run_dir.parent / ".models", copy=copy, processes=processes, on_copy_step=on_step
+            )
         return model, tokenizer
 
     def _reference_model(self) -> Any:
@@ -330,6 +337,16 @@ class Trainer:
         self._save_final()
         return row
 
+    @contextlib.contextmanager
+    def _progress_bar(self, label: str) -> Iterator[Callable[[int, int, float], None]]:
+        """A rich bar with the loss, as an ``on_step(done, total, loss)`` callback (hidden with ``--no-progress``)."""
+        with Progress(
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+            TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
+        ) as progress:  # fmt: skip
+            bar = progress.add_task(label, total=None, loss=float("nan"))
+            yield lambda done, total, loss: progress.update(bar, completed=done, total=total, loss=loss)
+
     def _warmup(self) -> dict[str, float]:
         if self.cfg.warmup.episodes <= 0:
             return {}
@@ -340,15 +357,8 @@ class Trainer:
             epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed,
             processes=w.processes or warmup_processes(len(pairs), w.batch_size, w.epochs, self.cfg.num_threads),
         )  # fmt: skip
-        with Progress(
-            TextColumn("warm-up (SFT)"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
-            TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
-        ) as progress:  # fmt: skip
-            bar = progress.add_task("sft", total=None, loss=float("nan"))
-            result = sft_warmup(
-                self.model, pairs, self.tokenizer.pad_token_id, sft,
-                on_step=lambda done, total, loss: progress.update(bar, completed=done, total=total, loss=loss),
-            )  # fmt: skip
+        with self._progress_bar("warm-up (SFT)") as on_step:
+            result = sft_warmup(self.model, pairs, self.tokenizer.pad_token_id, sft, on_step=on_step)
         return {
             "warmup/loss": result.final_loss,
             "warmup/epochs": result.epochs_done,
@@ -401,7 +411,9 @@ class Trainer:
 
 
 #: Flags that shape the saved state (model, SEAL head, optimizer groups): a resume must keep them.
-_STATE_SHAPING_FLAGS = ("model", "tiny_hidden_size", "tiny_layers", "seal_layers", "env", "lora_rank")
+_STATE_SHAPING_FLAGS = (
+    "model", "tiny_hidden_size", "tiny_layers", "tiny_copy_sequences", "seal_layers", "env", "lora_rank",
+)  # fmt: skip
 
 
 #: Config fields (dotted: nested dataclasses) that select the warm-up demonstrations, besides ``env``: the key of

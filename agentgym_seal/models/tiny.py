@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agentgym_seal.atomic import save_atomically
 from agentgym_seal.deps import require
+from agentgym_seal.models.copy_pretrain import CopyTaskConfig, copy_pretrain
 from agentgym_seal.models.loading import load_policy
 from agentgym_seal.models.tokenizer import train_tokenizer
 
@@ -66,17 +67,33 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer: Any) -> Any:
     return transformers.Qwen2ForCausalLM(config)
 
 
-def tiny_policy(cfg: TinyModelConfig, corpus: Sequence[str], cache_dir: str | Path) -> tuple[Any, Any, Path]:
-    """Loads the tiny model for ``(cfg, corpus)`` from ``cache_dir``, building and caching it first if needed.
+def tiny_policy(
+    cfg: TinyModelConfig,
+    corpus: Sequence[str],
+    cache_dir: str | Path,
+    *,
+    copy: CopyTaskConfig | None = None,
+    processes: int = 1,
+    on_copy_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[Any, Any, Path]:
+    """Loads the tiny model for ``(cfg, corpus, copy)`` from ``cache_dir``, building and caching it first if needed.
+
+    Building trains the tokenizer on ``corpus``, initialises the model and, with ``copy`` (and
+    ``copy.sequences`` > 0), pretrains it on the synthetic copy task (:mod:`.copy_pretrain`) on ``processes``
+    data-parallel CPU processes, reporting to ``on_copy_step``.
 
     Returns:
         ``(model, tokenizer, folder)``.
     """
-    key = hashlib.sha256(json.dumps([asdict(cfg), list(corpus)]).encode()).hexdigest()[:16]
+    copy_key = asdict(copy) if copy is not None and copy.sequences > 0 else None
+    parts: list[Any] = [asdict(cfg), list(corpus)] + ([copy_key] if copy_key else [])  # old keys stay valid
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     folder = Path(cache_dir) / "models" / f"tiny-qwen2-{key}"
     if not (folder / "config.json").is_file():
         tokenizer: Any = train_tokenizer(corpus, vocab_size=cfg.vocab_size)
         model = build_tiny_model(cfg, tokenizer)
+        if copy is not None:
+            copy_pretrain(model, tokenizer, copy, processes=processes, on_step=on_copy_step)
 
         def save(tmp: Path) -> None:
             require("transformers", "train").utils.logging.disable_progress_bar()

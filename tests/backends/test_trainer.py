@@ -143,6 +143,10 @@ def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
         check_resumable(saved, TrainConfig(seal_alpha=0.0, resume="runs/x"))
     with pytest.raises(ConfigError, match="--tiny-hidden-size 128"):
         check_resumable(saved, TrainConfig(tiny_hidden_size=256, resume="runs/x"))
+    with pytest.raises(ConfigError, match="--tiny-copy-sequences"):  # another initial model before the warm-up
+        check_resumable(saved, TrainConfig(tiny_copy_sequences=saved["tiny_copy_sequences"] + 32, resume="runs/x"))
+    older = {k: v for k, v in saved.items() if k != "tiny_copy_sequences"}  # saved before the flag existed
+    check_resumable(older, TrainConfig(resume="runs/x"))
     # The tiny model's tokenizer is trained on the warm-up demonstrations: flags that pick them must stay.
     saved_json = json.loads(json.dumps(saved))  # as config.json reads back (tuples become lists)
     check_resumable(saved_json, TrainConfig(lr=1e-5, temperature=1.0, resume="runs/x"))
