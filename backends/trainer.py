@@ -42,6 +42,7 @@ from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
+from agentgym_seal.models.tiny import COPY_REPORT
 from agentgym_seal.monitor import Monitor
 from agentgym_seal.prompting import PROMPTS, build_prompt
 from agentgym_seal.registration import ENVS
@@ -96,6 +97,7 @@ class Trainer:
         )  # fmt: skip
         self.env_kwargs: dict[str, Any] = self.family.shared_kwargs(cfg)
         self._demo_pairs: list[tuple[str, str]] = []  # filled when the tiny tokenizer is trained on them
+        self._copy_metrics: dict[str, float] = {}  # the tiny model's copy pretraining, when it had one
         self.model, self.tokenizer = self._load_model()
         if cfg.lora is not None:  # --lora-rank: adapters train, base weights freeze (the SEAL head trains in full)
             self.model = apply_lora(self.model, cfg.lora)
@@ -143,9 +145,12 @@ class Trainer:
         w = self.cfg.warmup
         processes = w.processes or warmup_processes(copy.sequences, copy.batch_size, 1, self.cfg.num_threads)
         with self._progress_bar("copy pretraining") as on_step:
-            model, tokenizer, _ = tiny_policy(
+            model, tokenizer, folder = tiny_policy(
                 size, corpus, self.run_dir.parent / ".models", copy=copy, processes=processes, on_copy_step=on_step
             )
+        if (folder / COPY_REPORT).is_file():  # when it was built (maybe by an earlier run: the model is cached)
+            report = json.loads((folder / COPY_REPORT).read_text())
+            self._copy_metrics = {"copy/loss": report["loss"], "timing/copy_pretrain_s": report["seconds"]}
         return model, tokenizer
 
     def _reference_model(self) -> Any:
@@ -300,7 +305,7 @@ class Trainer:
                 self.console.print(f"resumed from {last}")
             else:
                 self.metrics.keep_until(0)
-                warmup = self._warmup()
+                warmup = self._copy_metrics | self._warmup()
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the warmed-up weights (hf: no-op)
                 warmup.update(self.evaluate(evals, 0))

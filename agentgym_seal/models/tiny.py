@@ -67,6 +67,10 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer: Any) -> Any:
     return transformers.Qwen2ForCausalLM(config)
 
 
+#: The file of a cached tiny model's folder that reports its copy pretraining (absent without one).
+COPY_REPORT = "copy_pretrain.json"
+
+
 def tiny_policy(
     cfg: TinyModelConfig,
     corpus: Sequence[str],
@@ -92,13 +96,15 @@ def tiny_policy(
     if not (folder / "config.json").is_file():
         tokenizer: Any = train_tokenizer(corpus, vocab_size=cfg.vocab_size)
         model = build_tiny_model(cfg, tokenizer)
-        if copy is not None:
-            copy_pretrain(model, tokenizer, copy, processes=processes, on_step=on_copy_step)
+        copied = copy_pretrain(model, tokenizer, copy, processes=processes, on_step=on_copy_step) if copy else None
 
         def save(tmp: Path) -> None:
             require("transformers", "train").utils.logging.disable_progress_bar()
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+            if copied is not None:  # what the copy pretraining did, for the run's records
+                report = {"loss": copied.final_loss, "steps": copied.steps, "seconds": copied.seconds}
+                (tmp / COPY_REPORT).write_text(json.dumps(report))
 
         save_atomically(folder, save)
     model, tokenizer = load_policy(folder)

@@ -59,7 +59,7 @@ def test_searchqa_trainer_rolls_out_with_its_turn_limit_and_the_env_options(tmp_
 
     cfg = TrainConfig(
         env="SearchQA-v0", env_options=("topk=5",), run_dir=str(tmp_path / "run"), warmup=WarmupConfig(episodes=2),
-        progress=False, monitor=False, batch_tasks=1, group_size=2, eval_episodes=1,
+        progress=False, monitor=False, batch_tasks=1, group_size=2, eval_episodes=1, tiny_copy_sequences=0,
     )  # fmt: skip
     trainer = Trainer(cfg)
     assert trainer.cfg.max_turns == 4 and dataclasses.asdict(trainer.cfg)["max_turns"] == 4

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = [
     "--warmup.episodes", "4", "--warmup.epochs", "2", "--eval-episodes", "2", "--batch-tasks", "2",
     "--group-size", "2", "--max-turns", "3", "--checkpoint-every", "1", "--eval-every", "2", "--no-progress",
-    "--max-response-length", "12",
+    "--max-response-length", "12", "--tiny-copy-sequences", "64",
 ]  # fmt: skip
 PINNED = {
     "step", "train/success_rate", "train/episode_reward", "train/valid_action_ratio", "actor/entropy",
@@ -55,7 +55,8 @@ def test_run_folder_has_every_pinned_file_and_key(reference_run: Path) -> None:
     for step in (2, 3):  # eval steps: every 2 and the last
         assert "eval/success_rate" in rows[step - 1]
         assert "eval/success_rate/pick_and_place_simple" in rows[step - 1]
-    assert "eval/success_rate" in json.loads((reference_run / "warmup.json").read_text())
+    warmup = json.loads((reference_run / "warmup.json").read_text())
+    assert "eval/success_rate" in warmup and warmup["copy/loss"] > 0 and warmup["timing/copy_pretrain_s"] > 0
     assert json.loads((reference_run / "config.json").read_text())["backend"] == "grpo"
     from transformers import AutoModelForCausalLM
 

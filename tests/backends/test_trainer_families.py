@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = [
     "--steps", "2", "--warmup.episodes", "4", "--warmup.epochs", "2", "--eval-episodes", "2", "--batch-tasks", "2",
     "--group-size", "2", "--max-turns", "3", "--eval-every", "2", "--checkpoint-every", "2", "--no-progress",
-    "--max-response-length", "12", "--no-monitor",
+    "--max-response-length", "12", "--no-monitor", "--tiny-copy-sequences", "0",
 ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = [
     "--warmup.episodes", "4", "--warmup.epochs", "2", "--eval-episodes", "2", "--batch-tasks", "2",
     "--group-size", "2", "--max-turns", "3", "--checkpoint-every", "2", "--eval-every", "2", "--no-progress",
-    "--max-response-length", "12",
+    "--max-response-length", "12", "--tiny-copy-sequences", "0",
 ]  # fmt: skip
 FAMILIES = ("entropy/", "phase/", "logprob/", "text/", "halluc/", "repr/", "grad/")
 

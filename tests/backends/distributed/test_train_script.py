@@ -21,6 +21,7 @@ SMALL = [
     "--warmup.episodes", "4", "--warmup.epochs", "2", "--eval-episodes", "2", "--batch-tasks", "2",
     "--group-size", "2", "--max-turns", "3", "--checkpoint-every", "1", "--eval-every", "2", "--no-progress",
     "--max-response-length", "12", "--backend", "grpo", "--seed", "1",
+    "--tiny-copy-sequences", "0",
 ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from agentgym_seal.errors import ConfigError  # noqa: E402
 from agentgym_seal.models import TinyModelConfig, tiny_policy  # noqa: E402
 from agentgym_seal.models.copy_pretrain import CopyTaskConfig, copy_pretrain, copy_task_pairs  # noqa: E402
 from agentgym_seal.models.sft import left_pad_batch, response_loss  # noqa: E402
+from agentgym_seal.models.tiny import COPY_REPORT  # noqa: E402
 
 
 def test_pairs_are_a_segment_then_its_copies_from_the_pool() -> None:
@@ -80,6 +82,9 @@ def test_cache_key_includes_the_copy_task_and_keeps_old_keys(tmp_path: Path) -> 
     m1, _, on = tiny_policy(cfg, corpus, tmp_path, copy=CopyTaskConfig(sequences=64, batch_size=16))
     m2, _, again = tiny_policy(cfg, corpus, tmp_path, copy=CopyTaskConfig(sequences=64, batch_size=16))
     assert on == again != plain
+    report = json.loads((on / COPY_REPORT).read_text())  # what the trainer copies into warmup.json
+    assert report["steps"] == 4 and report["loss"] > 0 and report["seconds"] > 0
+    assert not (plain / COPY_REPORT).exists()
     assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters(), strict=True))
     m0, _, _ = tiny_policy(cfg, corpus, tmp_path)
     assert any(not torch.equal(a, b) for a, b in zip(m0.parameters(), m1.parameters(), strict=True))
