@@ -244,6 +244,7 @@ class TrainConfig:
         checks |= {
             "num_workers": self.num_workers >= 0, "num_learners": self.num_learners >= 1,
             "num_gpus": self.num_gpus >= 0, "ray_timeout_s": self.ray_timeout_s > 0, "lora_rank": self.lora_rank >= 0,
+            "tiny_copy_sequences": self.tiny_copy_sequences >= 0,
         }  # fmt: skip
         for name, ok in checks.items():
             if not ok:

@@ -146,6 +146,8 @@ def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
         check_resumable(saved, TrainConfig(tiny_hidden_size=256, resume="runs/x"))
     with pytest.raises(ConfigError, match="--tiny-copy-sequences"):  # another initial model before the warm-up
         check_resumable(saved, TrainConfig(tiny_copy_sequences=saved["tiny_copy_sequences"] + 32, resume="runs/x"))
+    with pytest.raises(ConfigError, match="--tiny-copy-sequences has an impossible value -1"):  # at start
+        TrainConfig(tiny_copy_sequences=-1)
     older = {k: v for k, v in saved.items() if k != "tiny_copy_sequences"}  # saved before the flag existed
     check_resumable(older, TrainConfig(resume="runs/x"))
     # The tiny model's tokenizer is trained on the warm-up demonstrations: flags that pick them must stay.
