@@ -42,7 +42,7 @@ from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
-from agentgym_seal.models.tiny import COPY_REPORT
+from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
 from agentgym_seal.prompting import PROMPTS, build_prompt
 from agentgym_seal.registration import ENVS
@@ -148,8 +148,7 @@ class Trainer:
             model, tokenizer, folder = tiny_policy(
                 size, corpus, self.run_dir.parent / ".models", copy=copy, processes=processes, on_copy_step=on_step
             )
-        if (folder / COPY_REPORT).is_file():  # when it was built (maybe by an earlier run: the model is cached)
-            report = json.loads((folder / COPY_REPORT).read_text())
+        if (report := copy_report(folder)) is not None:  # when it was built (maybe by an earlier run: it is cached)
             self._copy_metrics = {"copy/loss": report["loss"], "timing/copy_pretrain_s": report["seconds"]}
         return model, tokenizer
 
@@ -344,13 +343,22 @@ class Trainer:
 
     @contextlib.contextmanager
     def _progress_bar(self, label: str) -> Iterator[Callable[[int, int, float], None]]:
-        """A rich bar with the loss, as an ``on_step(done, total, loss)`` callback (hidden with ``--no-progress``)."""
+        """A rich bar with the loss, as an ``on_step(done, total, loss)`` callback (hidden with ``--no-progress``).
+
+        The bar appears on the first step, so work that does not happen (a cached model) leaves no line.
+        """
         with Progress(
             TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
             TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
         ) as progress:  # fmt: skip
-            bar = progress.add_task(label, total=None, loss=float("nan"))
-            yield lambda done, total, loss: progress.update(bar, completed=done, total=total, loss=loss)
+            bars: list[Any] = []
+
+            def on_step(done: int, total: int, loss: float) -> None:
+                if not bars:
+                    bars.append(progress.add_task(label, total=total, loss=loss))
+                progress.update(bars[0], completed=done, total=total, loss=loss)
+
+            yield on_step
 
     def _warmup(self) -> dict[str, float]:
         if self.cfg.warmup.episodes <= 0:

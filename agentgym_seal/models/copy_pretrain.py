@@ -84,6 +84,12 @@ def copy_task_pairs(token_ids: Sequence[int], cfg: CopyTaskConfig) -> list[tuple
     return pairs
 
 
+def ordinary_token_ids(tokenizer: Any) -> list[int]:
+    """The ids of ``tokenizer`` that are not special tokens (pad, EOS, the chat markers): the copy task's pool."""
+    special = set(tokenizer.all_special_ids)
+    return [i for i in range(len(tokenizer)) if i not in special]
+
+
 def copy_pretrain(
     model: Any,
     tokenizer: Any,
@@ -92,14 +98,14 @@ def copy_pretrain(
     processes: int = 1,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> SFTResult | None:
-    """Trains ``model`` in place on :func:`copy_task_pairs` over ``tokenizer``'s ordinary tokens.
+    """Trains ``model`` in place on :func:`copy_task_pairs` over :func:`ordinary_token_ids` of ``tokenizer``.
 
-    Special tokens (pad, EOS, the chat markers) are left out of the draws, so their embeddings keep the
-    roles the warm-up gives them. Returns ``None`` when ``cfg.sequences`` is 0.
+    Special tokens are left out of the draws, so their embeddings keep the roles the warm-up gives them.
+    Returns ``None`` when ``cfg.sequences`` is 0.
     """
     if cfg.sequences == 0:
         return None
-    special = set(tokenizer.all_special_ids)
-    tokens = [i for i in range(len(tokenizer)) if i not in special]
     sft = SFTConfig(epochs=1, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed, processes=processes)
-    return sft_warmup(model, copy_task_pairs(tokens, cfg), tokenizer.pad_token_id, sft, on_step=on_step)
+    return sft_warmup(
+        model, copy_task_pairs(ordinary_token_ids(tokenizer), cfg), tokenizer.pad_token_id, sft, on_step=on_step
+    )

@@ -71,6 +71,12 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer: Any) -> Any:
 COPY_REPORT = "copy_pretrain.json"
 
 
+def copy_report(folder: Path) -> dict[str, float] | None:
+    """What the copy pretraining of the tiny model in ``folder`` did (``loss``, ``steps``, ``seconds``), or None."""
+    path = folder / COPY_REPORT
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def tiny_policy(
     cfg: TinyModelConfig,
     corpus: Sequence[str],

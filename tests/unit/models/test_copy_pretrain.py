@@ -14,9 +14,14 @@ torch = pytest.importorskip("torch")
 
 from agentgym_seal.errors import ConfigError  # noqa: E402
 from agentgym_seal.models import TinyModelConfig, tiny_policy  # noqa: E402
-from agentgym_seal.models.copy_pretrain import CopyTaskConfig, copy_pretrain, copy_task_pairs  # noqa: E402
+from agentgym_seal.models.copy_pretrain import (  # noqa: E402
+    CopyTaskConfig,
+    copy_pretrain,
+    copy_task_pairs,
+    ordinary_token_ids,
+)
 from agentgym_seal.models.sft import left_pad_batch, response_loss  # noqa: E402
-from agentgym_seal.models.tiny import COPY_REPORT  # noqa: E402
+from agentgym_seal.models.tiny import COPY_REPORT, copy_report  # noqa: E402
 
 
 def test_pairs_are_a_segment_then_its_copies_from_the_pool() -> None:
@@ -38,16 +43,26 @@ def test_pairs_are_a_segment_then_its_copies_from_the_pool() -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigError, match="copy pretraining"):
         CopyTaskConfig(**kwargs)
+
+
+def test_an_empty_token_pool_is_refused() -> None:
     with pytest.raises(ConfigError, match="at least one token"):
         copy_task_pairs([], CopyTaskConfig(sequences=1))
+
+
+def test_the_pool_leaves_out_special_tokens(tiny_policy: Any) -> None:
+    _, tokenizer = tiny_policy
+    pool = ordinary_token_ids(tokenizer)
+    assert tokenizer.pad_token_id not in pool and tokenizer.eos_token_id not in pool
+    assert tokenizer.convert_tokens_to_ids("<action>") in pool  # the tags are ordinary tokens
+    assert len(pool) == len(tokenizer) - len(set(tokenizer.all_special_ids))
 
 
 _TASK = CopyTaskConfig(sequences=12_000, min_length=2, max_length=6, seed=0)
 
 
 def _copy_loss(model: Any, tokenizer: Any, seed: int) -> float:
-    tokens = [i for i in range(len(tokenizer)) if i not in set(tokenizer.all_special_ids)]
-    pairs = copy_task_pairs(tokens, dataclasses.replace(_TASK, sequences=64, seed=seed))
+    pairs = copy_task_pairs(ordinary_token_ids(tokenizer), dataclasses.replace(_TASK, sequences=64, seed=seed))
     model.eval()
     with torch.no_grad():
         return float(response_loss(torch, model, left_pad_batch(torch, pairs, tokenizer.pad_token_id)))
@@ -60,7 +75,7 @@ def test_copy_pretraining_teaches_a_random_model_to_copy_unseen_segments(tiny_po
     before = _copy_loss(model, tokenizer, seed=99)  # held-out segments: another seed than training's
     result = copy_pretrain(model, tokenizer, _TASK)
     after = _copy_loss(model, tokenizer, seed=99)
-    assert result is not None and result.steps == 375
+    assert result is not None and result.steps == -(-_TASK.sequences // _TASK.batch_size)  # one pass
     # The tokens are uniform random, so without the context nothing beats log(pool size) ~ 5.9 nats: every
     # nat below it comes from copying the prompt (measured: 5.97 -> ~4 after 6,000 sequences).
     assert before > 5.5 and after < 0.7 * before, (before, after)
@@ -79,12 +94,14 @@ def test_cache_key_includes_the_copy_task_and_keeps_old_keys(tmp_path: Path) -> 
     _, _, plain = tiny_policy(cfg, corpus, tmp_path)
     _, _, off = tiny_policy(cfg, corpus, tmp_path, copy=CopyTaskConfig(sequences=0))
     assert off == plain  # no copy pretraining: the folder of a model built before the option
-    m1, _, on = tiny_policy(cfg, corpus, tmp_path, copy=CopyTaskConfig(sequences=64, batch_size=16))
-    m2, _, again = tiny_policy(cfg, corpus, tmp_path, copy=CopyTaskConfig(sequences=64, batch_size=16))
+    task = CopyTaskConfig(sequences=64, batch_size=16)
+    m1, _, on = tiny_policy(cfg, corpus, tmp_path, copy=task)
+    m2, _, again = tiny_policy(cfg, corpus, tmp_path, copy=task)
     assert on == again != plain
-    report = json.loads((on / COPY_REPORT).read_text())  # what the trainer copies into warmup.json
-    assert report["steps"] == 4 and report["loss"] > 0 and report["seconds"] > 0
-    assert not (plain / COPY_REPORT).exists()
+    report = copy_report(on)  # what the trainer copies into warmup.json
+    assert report is not None and json.loads((on / COPY_REPORT).read_text()) == report
+    assert report["steps"] == task.sequences // task.batch_size and report["loss"] > 0 and report["seconds"] > 0
+    assert copy_report(plain) is None
     assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters(), strict=True))
     m0, _, _ = tiny_policy(cfg, corpus, tmp_path)
     assert any(not torch.equal(a, b) for a, b in zip(m0.parameters(), m1.parameters(), strict=True))
