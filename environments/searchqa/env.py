@@ -59,6 +59,11 @@ class SearchQAConfig:
         require_think: Also require ``<think>...</think>`` for a valid format.
         max_query_chars: Longer queries are cut to this many characters.
         cache_dir: Where generated worlds and indexes are cached (default ``$AGENTGYM_SEAL_CACHE``).
+        expert_direct_answer: Probability per episode that the oracle (:meth:`SearchQAEnv.expert_plan`)
+            answers at once, from its own knowledge, without searching (0: it always searches each hop).
+            Warm-up demonstrations with closed-book answers give a policy that sometimes skips the
+            search, which the tool-use rewards need to have something to select (``--env-options
+            expert_direct_answer=0.3``). Drawn at reset after the question, only when > 0.
     """
 
     split: str = "train"
@@ -79,6 +84,7 @@ class SearchQAConfig:
     require_think: bool = False
     max_query_chars: int = 1000
     cache_dir: str | None = None
+    expert_direct_answer: float = 0.0
 
     def __post_init__(self) -> None:
         where = "SearchQA-v0"
@@ -97,6 +103,10 @@ class SearchQAConfig:
             raise ConfigError.bad_option("action_format", self.action_format, ["tagged", "plain"], where=where)
         if not isinstance(self.topk, int) or not 1 <= self.topk <= 100:
             raise ConfigError.bad_option("topk", self.topk, ["an int in [1, 100]"], where=where)
+        if not isinstance(self.expert_direct_answer, (int, float)) or not 0.0 <= self.expert_direct_answer <= 1.0:
+            raise ConfigError.bad_option(
+                "expert_direct_answer", self.expert_direct_answer, ["a probability in [0, 1]"], where=where
+            )
         if not isinstance(self.retriever_options, dict):
             raise ConfigError.bad_option("retriever_options", self.retriever_options, ["a dict"], where=where)
         if self.qa_path is None and (self.corpus_path or self.index_dir or self.search_url):
@@ -224,6 +234,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         self._em = self._f1 = 0.0
         self._hallucination = False
         self._done = False
+        self._expert_direct = False
         self._last_obs = self._anchor = ""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -234,6 +245,8 @@ class SearchQAEnv(gymnasium.Env[str, str]):
             index = int(self.np_random.integers(len(self._questions)))
         self._question = self._questions[index]
         self._reset_state()
+        p = float(self.config.expert_direct_answer)
+        self._expert_direct = p > 0 and float(self.np_random.random()) < p  # no draw at 0: streams unchanged
         self._last_obs = self._anchor = f"Question: {self._question.question}"
         return self._last_obs, self._info(SearchAction("", "", True), True)
 
@@ -337,14 +350,15 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         """The oracle's remaining messages: one search per hop it has not made yet, then the gold answer.
 
         The oracle knows each hop's query (generated questions) or searches the question itself (loaded
-        ones). ``[]`` once the question is answered.
+        ones). ``[]`` once the question is answered. In an episode drawn closed-book (``expert_direct_answer``)
+        the plan is the gold answer alone.
         """
         if self._question is None:
             raise AgentGymError("SearchQA-v0: expert_plan() before reset(). Fix: call env.reset() first.")
         if self._done:
             return []
         queries: Sequence[str] = self._question.queries or (self._question.question,)
-        searches = [f"<search>{q}</search>" for q in queries[self._num_searches :]]
+        searches = [] if self._expert_direct else [f"<search>{q}</search>" for q in queries[self._num_searches :]]
         return [*searches, f"<answer>{self._question.golden_answers[0]}</answer>"]
 
     def expert_action(self) -> str | None:

@@ -59,6 +59,28 @@ def test_expert_episode_info() -> None:
     assert set(info["episode_retrieved_ids"]) >= set(info["supporting_ids"])
 
 
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "often"])
+def test_expert_direct_answer_must_be_a_probability(bad: Any) -> None:
+    with pytest.raises(ConfigError, match="expert_direct_answer"):
+        make(expert_direct_answer=bad)
+
+
+def test_expert_direct_answer_mixes_closed_book_episodes() -> None:
+    plain, mixed, always = make(), make(expert_direct_answer=0.5), make(expert_direct_answer=1.0)
+    closed_book = 0
+    for seed in range(60):
+        obs, _ = plain.reset(seed=seed)
+        plan = plain.unwrapped.expert_plan()
+        assert mixed.reset(seed=seed)[0] == obs == always.reset(seed=seed)[0]  # the draw comes after the question
+        assert always.unwrapped.expert_plan() == plan[-1:]  # the gold answer alone
+        mixed_plan = mixed.unwrapped.expert_plan()
+        assert mixed_plan in (plan, plan[-1:])
+        closed_book += mixed_plan == plan[-1:]
+        _, reward, terminated, _, info = always.step(plan[-1])  # a closed-book oracle answer still scores
+        assert terminated and reward == 1.0 and info["num_searches"] == 0 and info["hallucination"]
+    assert 15 < closed_book < 45  # ~30 of 60 at p = 0.5
+
+
 def _message_env(**options: Any) -> Any:
     env = make(**options)
     env.reset(seed=2)
