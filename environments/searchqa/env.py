@@ -103,7 +103,8 @@ class SearchQAConfig:
             raise ConfigError.bad_option("action_format", self.action_format, ["tagged", "plain"], where=where)
         if not isinstance(self.topk, int) or not 1 <= self.topk <= 100:
             raise ConfigError.bad_option("topk", self.topk, ["an int in [1, 100]"], where=where)
-        if not isinstance(self.expert_direct_answer, (int, float)) or not 0.0 <= self.expert_direct_answer <= 1.0:
+        p = self.expert_direct_answer
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ConfigError.bad_option(
                 "expert_direct_answer", self.expert_direct_answer, ["a probability in [0, 1]"], where=where
             )

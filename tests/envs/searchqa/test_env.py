@@ -59,7 +59,7 @@ def test_expert_episode_info() -> None:
     assert set(info["episode_retrieved_ids"]) >= set(info["supporting_ids"])
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.5, "often"])
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "often", True])
 def test_expert_direct_answer_must_be_a_probability(bad: Any) -> None:
     with pytest.raises(ConfigError, match="expert_direct_answer"):
         make(expert_direct_answer=bad)
