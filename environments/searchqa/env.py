@@ -105,9 +105,7 @@ class SearchQAConfig:
             raise ConfigError.bad_option("topk", self.topk, ["an int in [1, 100]"], where=where)
         p = self.expert_direct_answer
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ConfigError.bad_option(
-                "expert_direct_answer", self.expert_direct_answer, ["a probability in [0, 1]"], where=where
-            )
+            raise ConfigError.bad_option("expert_direct_answer", p, ["a probability in [0, 1]"], where=where)
         if not isinstance(self.retriever_options, dict):
             raise ConfigError.bad_option("retriever_options", self.retriever_options, ["a dict"], where=where)
         if self.qa_path is None and (self.corpus_path or self.index_dir or self.search_url):
@@ -246,7 +244,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
             index = int(self.np_random.integers(len(self._questions)))
         self._question = self._questions[index]
         self._reset_state()
-        p = float(self.config.expert_direct_answer)
+        p = self.config.expert_direct_answer  # checked to be a probability
         self._expert_direct = p > 0 and float(self.np_random.random()) < p  # no draw at 0: streams unchanged
         self._last_obs = self._anchor = f"Question: {self._question.question}"
         return self._last_obs, self._info(SearchAction("", "", True), True)
