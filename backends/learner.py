@@ -39,6 +39,24 @@ _ACTOR_KEYS = (
 )  # fmt: skip
 
 
+def even_split(items: Sequence[int], max_size: int) -> list[list[int]]:
+    """``items`` in order as ceil(len / max_size) consecutive chunks whose sizes differ by at most one.
+
+    The fewest mini-batches of at most ``max_size`` samples, of equal weight: chunks of exactly ``max_size``
+    would leave a remainder (268 samples at 256: an optimizer step on 12), and Adam moves the weights as far
+    on those few samples as on the full chunk, so that step is mostly noise. verl-agent avoids the remainder
+    by padding the batch with duplicated samples (``adjust_batch``, SPEC 0); an even split needs no duplicates.
+    """
+    count = -(-len(items) // max_size)
+    base, extra = divmod(len(items), max(count, 1))
+    chunks, start = [], 0
+    for k in range(count):
+        size = base + (k < extra)
+        chunks.append(list(items[start : start + size]))
+        start += size
+    return chunks
+
+
 @dataclass(frozen=True)
 class LearnerConfig:
     """Optimisation settings (SPEC 1.3-1.4).
@@ -48,7 +66,8 @@ class LearnerConfig:
         weight_decay: AdamW weight decay.
         grad_clip: Max global grad norm; a non-finite norm skips the step (counted).
         ppo_epochs: Passes over each rollout batch.
-        mini_batch_size: Step samples per optimizer step.
+        mini_batch_size: Most step samples per optimizer step: the trainable samples are split into
+            ceil(N / mini_batch_size) mini-batches of near-equal size (see :func:`even_split`).
         micro_batch_size: Step samples per forward/backward (gradient accumulation).
         temperature: The rollout temperature; logits are divided by it (SPEC 4.1).
         entropy_coeff: Entropy bonus weight c_H (0 disables the term).
@@ -316,8 +335,7 @@ class Learner:
             self.head.train()
         for _ in range(self.cfg.ppo_epochs):
             order = [trainable[j] for j in torch.randperm(len(trainable), generator=self._shuffle).tolist()]
-            for m in range(0, len(order), self.cfg.mini_batch_size):
-                mini = order[m : m + self.cfg.mini_batch_size]
+            for mini in even_split(order, self.cfg.mini_batch_size):
                 mini_tokens = sum(len(samples[i].response_ids) for i in mini)
                 self.optimizer.zero_grad(set_to_none=True)
                 size = self.cfg.micro_batch_size

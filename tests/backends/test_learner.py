@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agentgym_seal.backends import GiGPOConfig, SEALConfig
-from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs, collate
+from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs, collate, even_split
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.rollout import RolloutBatch, StepSample, TrajectorySummary
 
@@ -93,6 +93,32 @@ def test_micro_batching_matches_one_big_batch(tiny_policy: Any) -> None:
     )
     for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 12, 256, 257, 268, 511, 512, 513])
+@pytest.mark.parametrize("max_size", [1, 5, 256])
+def test_even_split_uses_the_fewest_near_equal_mini_batches(n: int, max_size: int) -> None:
+    items = list(range(100, 100 + n))
+    chunks = even_split(items, max_size)
+    assert [i for chunk in chunks for i in chunk] == items  # every sample once, in order
+    assert len(chunks) == -(-n // max_size)  # no more optimizer steps than chunks of max_size would take
+    sizes = [len(c) for c in chunks]
+    assert all(1 <= size <= max_size for size in sizes) and (not sizes or max(sizes) - min(sizes) <= 1)
+
+
+def test_update_splits_the_samples_into_equal_mini_batches(tiny_policy: Any) -> None:
+    model, tok = fresh(tiny_policy)
+    learner = Learner(model, tok.pad_token_id, cfg=LearnerConfig(lr=1e-3, mini_batch_size=5, micro_batch_size=8))
+    micro_sizes: list[int] = []
+    step_micro = learner._micro_step
+
+    def spy(samples: Any, idx: list[int], *args: Any) -> dict[str, float]:
+        micro_sizes.append(len(idx))
+        return step_micro(samples, idx, *args)
+
+    learner._micro_step = spy  # type: ignore[method-assign]
+    learner.update(make_batch(tok))  # 8 samples: two steps of 4, not 5 + 3
+    assert micro_sizes == [4, 4]
 
 
 def test_gigpo_and_grpo_advantages_from_a_rollout_batch(tiny_policy: Any) -> None:
