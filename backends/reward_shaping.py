@@ -50,7 +50,9 @@ class ShapingConfig:
     clip: float = 1.0
     """entropy-dense: the clip of mode clip."""
     beta: float = 0.5
-    """entropy-sparse: share of the outcome reward at stake on the calls (0: plain reward, 1: all of it)."""
+    """entropy-sparse: share of the outcome reward at stake on the calls (0: plain reward, 1: all of it). README's
+    SearchQA demonstration, 3 seeds, 24 steps: 0.5 lowers searches per episode on 2 seeds, 1.0 on all 3 (-25%), EM
+    unchanged."""
     threshold: float = 0.0
     """entropy-sparse: a call counts as entropy-reducing when dH > threshold."""
     window: int | None = None
