@@ -178,8 +178,8 @@ def bench_overhead(steps: int, run_root: Path) -> None:
     from agentgym_seal.backends.trainer import Trainer
 
     base = dict(
-        warmup=WarmupConfig(episodes=32, epochs=3), tiny_copy_sequences=0, batch_tasks=4, group_size=4, max_turns=6, eval_episodes=2,
-        progress=False, monitor_interference_every=0, monitor_projection_every=0,
+        warmup=WarmupConfig(episodes=32, epochs=3), tiny_copy_sequences=0, batch_tasks=4, group_size=4, max_turns=6,
+        eval_episodes=2, progress=False, monitor_interference_every=0, monitor_projection_every=0,
     )  # fmt: skip
     times: dict[bool, list[dict[str, float]]] = {}
     for monitor in (False, True):
