@@ -39,6 +39,23 @@ _ACTOR_KEYS = (
 )  # fmt: skip
 
 
+def even_slices(total: int, parts: int) -> list[tuple[int, int]]:
+    """Contiguous ``(first, count)`` slices of ``range(total)`` into ``parts``, sizes differing by at most one.
+
+    Empty slices are left out (``parts > total``). Shared by the mini-batches below and the rollout workers' groups.
+    """
+    if total <= 0:
+        return []
+    base, extra = divmod(total, parts)
+    slices, first = [], 0
+    for k in range(parts):
+        count = base + (k < extra)
+        if count:
+            slices.append((first, count))
+        first += count
+    return slices
+
+
 def even_split(items: Sequence[int], max_size: int) -> list[list[int]]:
     """``items`` in order as ceil(len / max_size) consecutive chunks whose sizes differ by at most one.
 
@@ -47,14 +64,8 @@ def even_split(items: Sequence[int], max_size: int) -> list[list[int]]:
     on those few samples as on the full chunk, so that step is mostly noise. verl-agent avoids the remainder
     by padding the batch with duplicated samples (``adjust_batch``, SPEC 0); an even split needs no duplicates.
     """
-    count = -(-len(items) // max_size)
-    base, extra = divmod(len(items), max(count, 1))
-    chunks, start = [], 0
-    for k in range(count):
-        size = base + (k < extra)
-        chunks.append(list(items[start : start + size]))
-        start += size
-    return chunks
+    parts = -(-len(items) // max_size)
+    return [list(items[first : first + count]) for first, count in even_slices(len(items), parts)]
 
 
 @dataclass(frozen=True)

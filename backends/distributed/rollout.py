@@ -21,6 +21,7 @@ from agentgym_seal.engines.base import SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.rollout import RolloutBatch, RolloutConfig
 
+from ..learner import even_slices
 from .cluster import (
     ClusterConfig,
     DistributedError,
@@ -177,14 +178,7 @@ class _Job:
 
 def split_groups(num_seeds: int, num_workers: int) -> list[tuple[int, int]]:
     """Contiguous ``(first, count)`` slices of ``num_seeds`` groups, as even as possible (no empty slice)."""
-    base, extra = divmod(num_seeds, num_workers)
-    slices, first = [], 0
-    for w in range(num_workers):
-        count = base + (w < extra)
-        if count:
-            slices.append((first, count))
-        first += count
-    return slices
+    return even_slices(num_seeds, num_workers)
 
 
 class RolloutPool:
