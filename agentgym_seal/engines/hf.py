@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ class HFEngine:
     def __init__(self, model: Any, pad_token_id: int) -> None:
         self.model = model
         self.pad_token_id = int(pad_token_id)
+        self._cache_kwarg = _cache_kwarg(model)
 
     def sync_weights(self, model: Any) -> None:
         """Copies ``model``'s weights in, unless it is the very module this engine samples from."""
@@ -77,7 +79,7 @@ class HFEngine:
                 result = self.model(
                     input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True
                 )
-                past, logits = result.past_key_values, result.logits[:, -1, :].float()  # (N, V)
+                past, logits = _cache_of(result), result.logits[:, -1, :].float()  # (N, V)
                 next_pos = positions[:, -1] + 1  # (N,)
                 for t in range(params.max_new_tokens):
                     token, logprob, entropy = _sample(torch, logits, params, generators)  # (N,) x3
@@ -96,10 +98,10 @@ class HFEngine:
                         input_ids=token[:, None],
                         attention_mask=attention,
                         position_ids=next_pos[:, None],
-                        past_key_values=past,
                         use_cache=True,
+                        **{self._cache_kwarg: past},
                     )
-                    past, logits = result.past_key_values, result.logits[:, -1, :].float()
+                    past, logits = _cache_of(result), result.logits[:, -1, :].float()
                     next_pos = next_pos + 1
         finally:
             self.model.train(was_training)
@@ -108,6 +110,21 @@ class HFEngine:
         entropies = [out_entropies[i, : int(lengths[i])].tolist() for i in range(n)]
         reasons: list[FinishReason] = ["stop" if bool(s) else "length" for s in stopped]
         return GenerationOutput(token_ids, logprobs, reasons, entropies)
+
+
+def _cache_kwarg(model: Any) -> str:
+    """The forward keyword that takes the KV cache: ``cache`` from transformers 5.2x, ``past_key_values`` before."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _cache_of(result: Any) -> Any:
+    """The KV cache of a forward's output, under either name (reading the old name warns on new versions)."""
+    cache = getattr(result, "cache", None)
+    return cache if cache is not None else result.past_key_values
 
 
 def _sample(torch: Any, logits: Any, params: SamplingParams, generators: list[Any]) -> tuple[Any, Any, Any]:

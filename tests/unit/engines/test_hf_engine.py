@@ -1,8 +1,10 @@
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from agentgym_seal.engines import HFEngine, SamplingParams
+from agentgym_seal.engines.hf import _cache_of
 from agentgym_seal.errors import ConfigError
 
 torch = pytest.importorskip("torch")
@@ -83,3 +85,39 @@ def test_outputs_without_entropies_are_allowed() -> None:
     from agentgym_seal.engines import GenerationOutput
 
     assert GenerationOutput([[1]], [[-0.5]], ["length"]).entropies is None  # an engine that cannot compute them
+
+
+def test_kv_cache_keyword_follows_the_models_forward(tiny_policy: Any, recwarn: pytest.WarningsRecorder) -> None:
+    """transformers 5.2x renamed ``past_key_values`` to ``cache``; older models (or remote code) keep the old name."""
+    model, tok = tiny_policy
+
+    class OldStyle(torch.nn.Module):  # a forward that only knows ``past_key_values``
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(
+            self,
+            input_ids: Any,
+            attention_mask: Any,
+            position_ids: Any,
+            past_key_values: Any = None,
+            use_cache: bool = True,
+        ) -> Any:
+            cache = {} if past_key_values is None else {HFEngine(model, 0)._cache_kwarg: past_key_values}
+            out = self.inner(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                use_cache=use_cache,
+                **cache,
+            )
+            return SimpleNamespace(logits=out.logits, past_key_values=_cache_of(out))
+
+    params = SamplingParams(temperature=0, max_new_tokens=6)
+    new = HFEngine(model, tok.pad_token_id)
+    old = HFEngine(OldStyle(), tok.pad_token_id)
+    assert old._cache_kwarg == "past_key_values"
+    assert old.generate(prompts(tok), params) == new.generate(prompts(tok), params)
+    deprecations = [w for w in recwarn if "past_key_values" in str(w.message)]
+    assert not deprecations, [str(w.message) for w in deprecations]
