@@ -108,6 +108,36 @@ class ALFWorldOptions(FamilyOptions):
         }
 
 
+@dataclass(frozen=True)
+class SearchQAOptions(FamilyOptions):
+    """SearchQA: the trainer's default generated world, where a policy trained from scratch has something to learn.
+
+    The env's own default (2,000 passages, every question type, an oracle that always searches) leaves the tiny
+    CPU policy at 0-5% EM, searching in every episode: nothing for the tool-use rewards to select (README,
+    "SearchQA-v0"). The trainer therefore asks by default for a 20,000-passage world, comparison questions only
+    (answers are yes/no or one of the two names in the question) and demonstrations in which the oracle answers
+    closed-book in 30% of the episodes, so the warmed-up policy sometimes answers without searching.
+    ``--env-options`` overrides each key; real data (``qa_path`` / ``corpus_path`` / ``index_dir``) ignores the
+    world's size and question types, and the rate only shapes the oracle's demonstrations.
+    """
+
+    eval_splits: tuple[str, ...] = ("test",)
+    stop_tags: tuple[str, ...] = ("</search>", "</answer>")
+    tool_calls: bool = True
+    max_turns: int = 4
+    world: Mapping[str, Any] = field(
+        default_factory=lambda: {
+            "num_passages": 20_000,
+            "question_types": ["comparison"],
+            "expert_direct_answer": 0.3,
+        }
+    )
+
+    def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
+        """The default world (:attr:`world`); the same for every split and the demonstrations (demo cache key)."""
+        return dict(self.world)
+
+
 #: Training options by env family (``EnvEntry.family``), lazy ``"module:attr"`` entries.
 FAMILY_OPTIONS: Registry[FamilyOptions] = Registry("env family's training options")
 FAMILY_OPTIONS.register("alfworld", "agentgym_seal.backends.env_options:ALFWORLD")
@@ -116,7 +146,7 @@ FAMILY_OPTIONS.register("searchqa", "agentgym_seal.backends.env_options:SEARCHQA
 
 ALFWORLD = ALFWorldOptions()
 WEBSHOP = FamilyOptions(eval_splits=("test",), split_names={"test": "eval"}, max_turns=15)  # verl-agent's max steps
-SEARCHQA = FamilyOptions(eval_splits=("test",), stop_tags=("</search>", "</answer>"), tool_calls=True, max_turns=4)
+SEARCHQA = SearchQAOptions()
 
 
 def check_env_options(cfg: TrainConfig) -> None:

@@ -103,7 +103,8 @@ def test_env_options_go_on_top_of_the_familys_kwargs_for_rollouts_and_demonstrat
     assert family.warmup_kwargs(cfg) == {**family.demo_kwargs(cfg), "won_reward": 5, "games_per_type": 3}
     searchqa = TrainConfig(env="SearchQA-v0", env_options=("topk=2",))
     config = _env_config(searchqa, RLlibOptions(), "test")  # the RLlib baseline's envs get them too
-    assert config["env_kwargs"] == {"split": "test", "topk": 2} and config["max_turns"] == 4
+    world = FAMILY_OPTIONS.get("searchqa").shared_kwargs(searchqa)
+    assert config["env_kwargs"] == {**world, "split": "test", "topk": 2} and config["max_turns"] == 4
 
 
 def test_malformed_or_trainer_owned_env_options_fail_at_parse(capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,6 +29,24 @@ def test_alfworld_kwargs_are_the_historical_ones() -> None:
     assert options.eval_splits == ("valid_seen", "valid_unseen") and options.stop_tags == ("</action>",)
 
 
+def test_searchqa_trains_on_its_default_world_unless_env_options_say_otherwise() -> None:
+    options = FAMILY_OPTIONS.get("searchqa")
+    world = {"num_passages": 20_000, "question_types": ["comparison"], "expert_direct_answer": 0.3}
+    cfg = TrainConfig(env="SearchQA-v0")
+    assert options.shared_kwargs(cfg) == world  # also the demonstrations' cache key
+    assert options.rollout_kwargs(cfg, "test") == {**world, "split": "test"}
+    assert options.warmup_kwargs(cfg) == world
+    own = TrainConfig(env="SearchQA-v0", env_options=("num_passages=3000", 'question_types=["single_hop"]'))
+    assert options.rollout_kwargs(own, "train") == {
+        "num_passages": 3000, "question_types": ["single_hop"], "expert_direct_answer": 0.3, "split": "train"
+    }  # fmt: skip
+    env = gym.make("SearchQA-v0", **options.rollout_kwargs(cfg, "test"))
+    env.reset(seed=0)
+    assert env.unwrapped.config.num_passages == 20_000
+    assert {q.type for q in env.unwrapped._questions} == {"comparison"}
+    env.close()
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_each_family_makes_its_splits_and_demonstrations(env_id: str) -> None:
     cfg = TrainConfig(env=env_id, train_games_per_type=4, warmup=WarmupConfig(games_per_type=4))
