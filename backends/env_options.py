@@ -3,7 +3,8 @@
 The trainer knows no env family. It looks up the family of ``--env`` (``EnvEntry.family``) in
 :data:`FAMILY_OPTIONS` and asks the :class:`FamilyOptions` found there for:
 
-- the env kwargs of each split it rolls out (``train`` and the family's :attr:`~FamilyOptions.eval_splits`),
+- the env kwargs of each split it rolls out (``train`` and the family's :attr:`~FamilyOptions.eval_splits`;
+  SearchQA's include the trainer's default world, :class:`SearchQAOptions`),
 - the kwargs of the warm-up's expert demonstrations (both with the user's ``--env-options`` on top:
   :meth:`~FamilyOptions.rollout_kwargs`, :meth:`~FamilyOptions.warmup_kwargs`),
 - the default turn limit (``--max-turns`` unset: :attr:`~FamilyOptions.max_turns`),
