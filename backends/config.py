@@ -164,9 +164,9 @@ class TrainConfig:
     """Nucleus sampling mass."""
     lr: float = 2e-4
     """AdamW learning rate of RL. CPU default, T 0.4 rollouts, 12 steps from the seed 0-2 warm-ups (mean 38.8%): 2e-4
-    gives +9.8 points, 4e-4 +5.9, 1e-4 +7.6, 5e-5 +5.5 (README, "Status of the CPU default"). Before copy pretraining (10-epoch
-    warm-ups 36.3 / 50.4 / 35.9%, T 0.7): 5e-5 gave 36.7 / 49.6 / 37.9%, 2e-4 31.2 / 43.8 / 32.4% (Adam moves every
-    weight by ~lr per step; 12 zero-signal steps at 5e-4 erase the warm-up: bench_update_noise.py)."""
+    gives +9.8 points, 4e-4 +5.9, 1e-4 +7.6, 5e-5 +5.5 (README, "Status of the CPU default"). Before copy pretraining
+    (10-epoch warm-ups 36.3 / 50.4 / 35.9%, T 0.7): 5e-5 gave 36.7 / 49.6 / 37.9%, 2e-4 31.2 / 43.8 / 32.4% (Adam moves
+    every weight by ~lr per step; 12 zero-signal steps at 5e-4 erase the warm-up: bench_update_noise.py)."""
     mini_batch_size: int = 256
     """Most step samples per optimizer step: a rollout's samples are split into the fewest mini-batches of at most
     this many, of near-equal size (268 samples at 256: two steps of 134, not 256 + a noisy step of 12)."""
