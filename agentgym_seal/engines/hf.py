@@ -113,9 +113,13 @@ class HFEngine:
 
 
 def _cache_kwarg(model: Any) -> str:
-    """The forward keyword that takes the KV cache: ``cache`` from transformers 5.2x, ``past_key_values`` before."""
+    """The forward keyword that takes the KV cache: ``cache`` from transformers 5.2x, ``past_key_values`` before.
+
+    A peft wrapper's forward takes ``**kwargs`` and hands them to the model inside, whose signature decides.
+    """
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
-        params = inspect.signature(model.forward).parameters
+        params = inspect.signature(inner.forward).parameters
     except (TypeError, ValueError):
         return "past_key_values"
     return "cache" if "cache" in params else "past_key_values"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,16 @@ def test_bad_settings_are_config_errors() -> None:
         LoRASettings(rank=-1)
     with pytest.raises(ConfigError, match="rank >= 1"):
         apply_lora(object(), LoRASettings(rank=0))
+
+
+def test_the_hf_engine_samples_from_a_peft_model_as_from_its_base(lora_model: Any, tiny_policy: Any) -> None:
+    """peft's forward takes ``**kwargs``: the engine asks the model inside which KV-cache keyword it takes."""
+    from agentgym_seal.engines import HFEngine, SamplingParams
+
+    _, tok = tiny_policy
+    prompt = [tok("You arrive at countertop 1.", add_special_tokens=False)["input_ids"]]
+    params = SamplingParams(temperature=0, max_new_tokens=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # transformers' "past_key_values is deprecated"
+        out = HFEngine(lora_model, tok.pad_token_id).generate(prompt, params)
+    assert out == HFEngine(lora_model.get_base_model(), tok.pad_token_id).generate(prompt, params)
