@@ -118,8 +118,8 @@ class SearchQAOptions(FamilyOptions):
     "SearchQA-v0"). The trainer therefore asks by default for a 20,000-passage world, comparison questions only
     (answers are yes/no or one of the two names in the question) and demonstrations in which the oracle answers
     closed-book in 30% of the episodes, so the warmed-up policy sometimes answers without searching.
-    ``--env-options`` overrides each key; real data (``qa_path`` / ``corpus_path`` / ``index_dir``) ignores the
-    world's size and question types, and the rate only shapes the oracle's demonstrations.
+    ``--env-options`` overrides each key. A QA file (``qa_path``) ignores the question types, a real corpus
+    (``corpus_path`` / ``index_dir``) the world's size; the closed-book rate only shapes the oracle's demonstrations.
     """
 
     eval_splits: tuple[str, ...] = ("test",)
