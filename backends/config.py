@@ -132,9 +132,9 @@ class TrainConfig:
     tiny_copy_sequences: int = 80000
     """Synthetic copy pretraining of the tiny model before the warm-up (random token segments followed by copies
     of themselves: the induction circuits a pretrained LM brings for copying entities and commands); 0 = none.
-    Part of the cached model's key (built once, ~220 s on 2 cores). CPU default, seeds 0-2, RL 12 steps (T 0.7, lr
-    5e-5): with it and 3 warm-up epochs 38.8% -> 43.6% after RL (+4.8 points), without it and 10 epochs 40.9% ->
-    41.4%."""
+    Part of the cached model's key (built once, ~220 s on 2 cores). CPU default, seeds 0-2, RL 12 steps at T 0.7 and
+    lr 5e-5 (session 11): with it and 3 warm-up epochs 38.8% -> 43.6% after RL (+4.8 points), without it and 10
+    epochs 40.9% -> 41.4%."""
     task_types: tuple[str, ...] = ("pick_and_place_simple",)
     """ALFWorld task types to train and evaluate on."""
     difficulty: str = "tiny"
@@ -156,8 +156,9 @@ class TrainConfig:
     """Generated tokens per turn."""
     temperature: float = 0.4
     """Rollout temperature (verl and the paper preset: 1.0). The CPU default samples at the eval temperature, so RL sees
-    the confident mistakes that cost the eval: 12 steps from the seed 0-2 warm-ups (47.7 / 24.6 / 44.1%) at T 0.4 and
-    lr 1e-4 reach 55.1 / 33.2 / 50.8% (mean +7.6 points), at T 0.7 and lr 5e-5 49.6 / 30.9 / 50.4% (+4.8)."""
+    the confident mistakes that cost the eval: 12 steps from the seed 0-2 warm-ups (47.7 / 24.6 / 44.1%) at T 0.4
+    reach 54.3 / 30.9 / 60.5% (lr 2e-4, mean +9.8 points) and 55.1 / 33.2 / 50.8% (lr 1e-4, +7.6); at T 0.7 and lr
+    5e-5 49.6 / 30.9 / 50.4% (+4.8)."""
     eval_temperature: float = 0.4
     """Evaluation temperature (SPEC 1.4)."""
     top_p: float = 1.0

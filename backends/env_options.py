@@ -31,6 +31,7 @@ A new family registers its options here (``FAMILY_OPTIONS.register("name", "modu
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,6 @@ class SearchQAOptions(FamilyOptions):
     (``corpus_path`` / ``index_dir``) the world's size; the closed-book rate only shapes the oracle's demonstrations.
     """
 
-    eval_splits: tuple[str, ...] = ("test",)
     stop_tags: tuple[str, ...] = ("</search>", "</answer>")
     tool_calls: bool = True
     max_turns: int = 4
@@ -136,7 +136,7 @@ class SearchQAOptions(FamilyOptions):
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """The default world (:attr:`world`); the same for every split and the demonstrations (demo cache key)."""
-        return dict(self.world)
+        return copy.deepcopy(dict(self.world))  # callers may edit what they get (the lists too)
 
 
 #: Training options by env family (``EnvEntry.family``), lazy ``"module:attr"`` entries.

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.monitor.hooks import ForwardChunk, LearnerObserver
+from agentgym_seal.partition import even_slices
 from agentgym_seal.rollout.batch import RolloutBatch, StepSample
 
 from .advantages import AdvantageConfig, AdvantageInputs, GRPOConfig, compute_advantages
@@ -37,23 +38,6 @@ _ACTOR_KEYS = (
     "actor/pg_loss", "actor/pg_clipfrac", "actor/pg_clipfrac_lower", "actor/ppo_kl", "actor/kl", "actor/seal_loss",
     "actor/grad_norm",
 )  # fmt: skip
-
-
-def even_slices(total: int, parts: int) -> list[tuple[int, int]]:
-    """Contiguous ``(first, count)`` slices of ``range(total)`` into ``parts``, sizes differing by at most one.
-
-    Empty slices are left out (``parts > total``). Shared by the mini-batches below and the rollout workers' groups.
-    """
-    if total <= 0:
-        return []
-    base, extra = divmod(total, parts)
-    slices, first = [], 0
-    for k in range(parts):
-        count = base + (k < extra)
-        if count:
-            slices.append((first, count))
-        first += count
-    return slices
 
 
 def even_split(items: Sequence[int], max_size: int) -> list[list[int]]:

@@ -51,8 +51,9 @@ class ShapingConfig:
     """entropy-dense: the clip of mode clip."""
     beta: float = 0.5
     """entropy-sparse: share of the outcome reward at stake on the calls (0: plain reward, 1: all of it). README's
-    SearchQA demonstration, 3 seeds, 24 steps: 0.5 lowers searches per episode on 2 seeds, 1.0 on all 3 (-25%), EM
-    unchanged."""
+    SearchQA measurements, 3 seeds, 24 steps (T 0.7, 5-epoch warm-ups): 0.5 lowers searches per episode on 2 seeds,
+    1.0 on all 3 (-25%), EM unchanged; on the default world at T 0.4, 1.0 lowers them by 24% (1.00 -> 0.76), not on
+    every seed."""
     threshold: float = 0.0
     """entropy-sparse: a call counts as entropy-reducing when dH > threshold."""
     window: int | None = None

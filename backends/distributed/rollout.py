@@ -19,9 +19,9 @@ from typing import Any
 
 from agentgym_seal.engines.base import SamplingParams
 from agentgym_seal.errors import AgentGymError, ConfigError
+from agentgym_seal.partition import even_slices
 from agentgym_seal.rollout import RolloutBatch, RolloutConfig
 
-from ..learner import even_slices
 from .cluster import (
     ClusterConfig,
     DistributedError,

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from agentgym_seal.engines import HFEngine, SamplingParams
-from agentgym_seal.engines.hf import _cache_of
+from agentgym_seal.engines.hf import _cache_kwarg, _cache_of
 from agentgym_seal.errors import ConfigError
 
 torch = pytest.importorskip("torch")
@@ -104,7 +104,7 @@ def test_kv_cache_keyword_follows_the_models_forward(tiny_policy: Any, recwarn: 
             past_key_values: Any = None,
             use_cache: bool = True,
         ) -> Any:
-            cache = {} if past_key_values is None else {HFEngine(model, 0)._cache_kwarg: past_key_values}
+            cache = {} if past_key_values is None else {_cache_kwarg(model): past_key_values}
             out = self.inner(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
