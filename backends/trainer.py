@@ -225,6 +225,7 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------------------------
     def evaluate(self, rollouts: dict[str, Rollout], step: int) -> dict[str, float]:
         """Success per split and per task type at the eval temperature (fixed seeds, fixed sampler)."""
+        clock = time.perf_counter()
         metrics: dict[str, float] = {}
         seeds = [self.cfg.seed + _EVAL_SEED_OFFSET + i for i in range(self.cfg.eval_episodes)]
         all_won: list[bool] = []
@@ -251,6 +252,7 @@ class Trainer:
             values = [metrics[k] for k in metrics if k.endswith(f"/success_rate/{task_type}")]
             if values:
                 metrics[f"eval/success_rate/{task_type}"] = sum(values) / len(values)
+        metrics["timing/eval_s"] = time.perf_counter() - clock
         return metrics
 
     # -- checkpoints ---------------------------------------------------------------------------------

@@ -55,8 +55,11 @@ def test_run_folder_has_every_pinned_file_and_key(reference_run: Path) -> None:
     for step in (2, 3):  # eval steps: every 2 and the last
         assert "eval/success_rate" in rows[step - 1]
         assert "eval/success_rate/pick_and_place_simple" in rows[step - 1]
+        assert rows[step - 1]["timing/eval_s"] > 0
+    assert "timing/eval_s" not in rows[0]  # step 1 is no eval step
     warmup = json.loads((reference_run / "warmup.json").read_text())
     assert "eval/success_rate" in warmup and warmup["copy/loss"] > 0 and warmup["timing/copy_pretrain_s"] > 0
+    assert warmup["timing/eval_s"] > 0
     assert json.loads((reference_run / "config.json").read_text())["backend"] == "grpo"
     from transformers import AutoModelForCausalLM
 
