@@ -140,7 +140,11 @@ class TrainConfig:
     difficulty: str = "tiny"
     """ALFWorld room size preset (tiny, small, medium, full)."""
     train_games_per_type: int = 400
-    """Generated train games per task type."""
+    """Generated train games per task type in the RL pool."""
+    train_first_game: int = 0
+    """ALFWorld: index of the RL pool's first generated game (the pool is games train_first_game ..
+    train_first_game + train_games_per_type - 1 of each type). The warm-up demonstrates the first
+    --warmup.games-per-type games, so 0 makes RL replay demonstrated games."""
     batch_tasks: int = 4
     """B: task seeds per RL step."""
     group_size: int = 8
@@ -250,7 +254,7 @@ class TrainConfig:
         checks |= {
             "num_workers": self.num_workers >= 0, "num_learners": self.num_learners >= 1,
             "num_gpus": self.num_gpus >= 0, "ray_timeout_s": self.ray_timeout_s > 0, "lora_rank": self.lora_rank >= 0,
-            "tiny_copy_sequences": self.tiny_copy_sequences >= 0,
+            "tiny_copy_sequences": self.tiny_copy_sequences >= 0, "train_first_game": self.train_first_game >= 0,
         }  # fmt: skip
         for name, ok in checks.items():
             if not ok:

@@ -97,9 +97,13 @@ class ALFWorldOptions(FamilyOptions):
         return {"task_types": list(cfg.task_types), "difficulty": cfg.difficulty}
 
     def env_kwargs(self, cfg: TrainConfig, split: str) -> dict[str, Any]:
-        """Train: ``--train-games-per-type`` games per type; validation: the env's default count."""
-        games = cfg.train_games_per_type if split == "train" else None
-        return {**self.shared_kwargs(cfg), "split": split, "games_per_type": games}
+        """Train: ``--train-games-per-type`` games per type from ``--train-first-game``; validation: the env's own."""
+        if split != "train":
+            return {**self.shared_kwargs(cfg), "split": split, "games_per_type": None}
+        return {
+            **self.shared_kwargs(cfg), "split": split, "games_per_type": cfg.train_games_per_type,
+            "first_game": cfg.train_first_game,
+        }  # fmt: skip
 
     def demo_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """``--warmup.games-per-type`` games per type, played by ``--warmup.expert``."""

@@ -39,6 +39,9 @@ class ALFWorldConfig:
         difficulty: Size of generated rooms: a preset name (``tiny``, ``small``, ``medium``, ``full``) or a
             :class:`~agentgym_seal.environments.alfworld.generator.Difficulty`.
         games_per_type: Generated games per task type in this split (default: 600 train, 24 valid).
+        first_game: Index of the first generated game of the pool: episodes draw games ``first_game`` ..
+            ``first_game + games_per_type - 1`` of each type (e.g. RL on games that warm-up demonstrations,
+            drawn from the first ones, never showed). Generated games only.
         won_reward: Reward for winning (the paper's 10).
         invalid_format_penalty: Subtracted on a step whose message format is invalid (SPEC 7.3).
         cache_dir: Where generated games are cached (default ``~/.cache/agentgym_seal``).
@@ -52,6 +55,7 @@ class ALFWorldConfig:
     action_format: ActionFormat = "tagged"
     difficulty: str | Difficulty = "full"
     games_per_type: int | None = None
+    first_game: int = 0
     won_reward: float = 10.0
     invalid_format_penalty: float = 0.1
     cache_dir: str | None = field(default=None)
@@ -74,6 +78,13 @@ class ALFWorldConfig:
             raise ConfigError.bad_option("expert", self.expert, ["planner", "explorer"], where=where)
         if self.games_per_type is not None and self.games_per_type < 1:
             raise ConfigError.bad_option("games_per_type", self.games_per_type, ["an int >= 1", None], where=where)
+        if not isinstance(self.first_game, int) or self.first_game < 0:
+            raise ConfigError.bad_option("first_game", self.first_game, ["an int >= 0"], where=where)
+        if self.first_game and self.data_dir is not None:
+            raise ConfigError(
+                f"{where}: first_game={self.first_game} selects generated games, but data_dir is set "
+                "(a folder's games are all used). Fix: drop first_game, or data_dir."
+            )
 
     def game_source(self) -> GameSource:
         """The source of games these options describe."""
@@ -85,6 +96,7 @@ class ALFWorldConfig:
             difficulty=resolve_difficulty(self.difficulty),
             games_per_type=self.games_per_type or DEFAULT_GAMES_PER_TYPE[self.split],
             cache_dir=Path(self.cache_dir) if self.cache_dir else default_cache_dir(),
+            first_game=self.first_game,
         )
 
 

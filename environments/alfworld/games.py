@@ -125,7 +125,7 @@ class GeneratedGames:
     """Games generated on demand and cached under ``cache_dir`` (regenerated if missing or corrupt).
 
     Drawing picks a task type uniformly from ``task_types``, then an index uniformly in
-    ``[0, games_per_type)``.
+    ``[first_game, first_game + games_per_type)``.
     """
 
     split: Split
@@ -133,6 +133,7 @@ class GeneratedGames:
     difficulty: Difficulty
     games_per_type: int
     cache_dir: Path
+    first_game: int = 0
 
     def folder(self, task_type: str, index: int) -> Path:
         """The cache folder of one game."""
@@ -150,7 +151,7 @@ class GeneratedGames:
     def draw(self, rng: np.random.Generator) -> GameRef:
         """Selects a game with ``rng``."""
         task_type = self.task_types[int(rng.integers(len(self.task_types)))]
-        return self.game(task_type, int(rng.integers(self.games_per_type)))
+        return self.game(task_type, self.first_game + int(rng.integers(self.games_per_type)))
 
 
 @dataclass(frozen=True)

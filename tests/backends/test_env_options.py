@@ -1,5 +1,7 @@
 """The per-family training hook: every family's kwargs make its envs and its expert demonstrations."""
 
+import dataclasses
+
 import gymnasium as gym
 import pytest
 
@@ -23,7 +25,10 @@ def test_alfworld_kwargs_are_the_historical_ones() -> None:
     options = FAMILY_OPTIONS.get("alfworld")
     shared = {"task_types": ["pick_and_place_simple", "look_at_obj_in_light"], "difficulty": "small"}
     assert options.shared_kwargs(cfg) == shared  # also the demonstrations' cache key
-    assert options.env_kwargs(cfg, "train") == {**shared, "split": "train", "games_per_type": 7}
+    assert options.env_kwargs(cfg, "train") == {**shared, "split": "train", "games_per_type": 7, "first_game": 0}
+    fresh = dataclasses.replace(cfg, train_first_game=5)  # RL on the games after the 5 demonstrated ones
+    assert options.env_kwargs(fresh, "train") == {**shared, "split": "train", "games_per_type": 7, "first_game": 5}
+    assert options.env_kwargs(fresh, "valid_seen") == {**shared, "split": "valid_seen", "games_per_type": None}
     assert options.env_kwargs(cfg, "valid_unseen") == {**shared, "split": "valid_unseen", "games_per_type": None}
     assert options.demo_kwargs(cfg) == {**shared, "games_per_type": 5, "expert": "explorer"}
     assert options.eval_splits == ("valid_seen", "valid_unseen") and options.stop_tags == ("</action>",)

@@ -2,6 +2,7 @@
 
 import pickle
 import re
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -158,11 +159,32 @@ def test_close_twice_and_step_before_reset() -> None:
         ({"difficulty": "huge"}, "option 'difficulty'"),
         ({"splits": "train"}, "option 'keyword' of ALFWorldText-v0"),
         ({"games_per_type": 0}, "option 'games_per_type'"),
+        ({"first_game": -1}, "option 'first_game'"),
+        ({"first_game": 3, "data_dir": "/nonexistent"}, "first_game=3 selects generated games, but data_dir is set"),
     ],
 )
 def test_bad_options_raise_our_error(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         gymnasium.make("ALFWorldText-v0", **options)
+
+
+def test_first_game_draws_from_the_games_after_it(tmp_path: Path) -> None:
+    draws: dict[int, set[int]] = {}
+    for first in (0, 5):
+        env = ALFWorldTextEnv(
+            task_types=("pick_and_place_simple",),
+            difficulty="tiny",
+            games_per_type=2,
+            first_game=first,
+            cache_dir=str(tmp_path),
+        )
+        draws[first] = set()
+        for seed in range(12):
+            env.reset(seed=seed)
+            assert env._game is not None
+            draws[first].add(int(env._game.game_file.parent.name))
+        env.close()
+    assert draws[0] == {0, 1} and draws[5] == {5, 6}  # the same draws, shifted to the pool's first game
 
 
 @pytest.fixture(scope="module")
