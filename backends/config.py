@@ -278,6 +278,14 @@ class TrainConfig:
             raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
+        if self.train_first_game:
+            from agentgym_seal.registration import ENVS
+
+            if ENVS.get(self.env).family != "alfworld":
+                raise ConfigError(
+                    f"--train-first-game selects generated ALFWorld games; {self.env} has none. "
+                    "Fix: drop --train-first-game."
+                )
         reserved = sorted(self.extra_env_kwargs.keys() & _TRAINER_ENV_KEYS.keys())
         if reserved:
             raise ConfigError(f"--env-options {reserved[0]}=...: {_TRAINER_ENV_KEYS[reserved[0]]}")

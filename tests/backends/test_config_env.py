@@ -50,6 +50,13 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
     assert parse_train_args([]).resolved() == TrainConfig(max_turns=10)  # the ALFWorld CPU default is unchanged
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
+
+
+def test_train_first_game_is_checked_at_parse_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_train_args(["--train-first-game", "400"]).train_first_game == 400
+    assert "--train-first-game has an impossible value -1" in parse_error(["--train-first-game", "-1"], capsys)
+    message = parse_error(["--env", "SearchQA-v0", "--train-first-game", "5"], capsys)
+    assert "--train-first-game selects generated ALFWorld games; SearchQA-v0 has none" in message
     with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
         _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
 
