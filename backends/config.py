@@ -82,8 +82,8 @@ class TrainConfig:
     """Advantage estimator: GRPO (SPEC 1) or GiGPO (SPEC 2); or rllib, the classic-RL baseline (RLlib PPO, no LLM)."""
     seal_alpha: float = 0.02
     """Weight of the SEAL loss (SPEC 3; 0 turns SEAL off)."""
-    steps: int = 12
-    """RL steps (one rollout + one update each)."""
+    steps: int | None = None
+    """RL steps, one rollout + one update each (default: the env family's: ALFWorld and WebShop 12, SearchQA 24)."""
     seed: int = 0
     """Seed of everything (env seeds, sampling, init, shuffling)."""
     run_dir: str | None = None
@@ -240,7 +240,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = {
-            "steps": self.steps >= 0,
+            "steps": self.steps is None or self.steps >= 0,
             "batch_tasks": self.batch_tasks >= 1,
             "group_size": self.group_size >= 1,
             "max_turns": self.max_turns is None or self.max_turns >= 1,
@@ -317,9 +317,20 @@ class TrainConfig:
 
         return FAMILY_OPTIONS.get(ENVS.get(self.env).family).max_turns
 
+    @property
+    def num_steps(self) -> int:
+        """``--steps``, or the env family's default (``FamilyOptions.steps``) when it is not given."""
+        if self.steps is not None:
+            return self.steps
+        from agentgym_seal.registration import ENVS
+
+        from .env_options import FAMILY_OPTIONS
+
+        return FAMILY_OPTIONS.get(ENVS.get(self.env).family).steps
+
     def resolved(self) -> TrainConfig:
-        """This config with the env family's defaults filled in (``max_turns``): what a run records in config.json."""
-        return replace(self, max_turns=self.turn_limit)
+        """This config with the env family's defaults filled in (``max_turns``, ``steps``): what config.json records."""
+        return replace(self, max_turns=self.turn_limit, steps=self.num_steps)
 
     @property
     def torch_device(self) -> str:

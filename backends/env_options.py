@@ -7,7 +7,8 @@ The trainer knows no env family. It looks up the family of ``--env`` (``EnvEntry
   SearchQA's include the trainer's default world, :class:`SearchQAOptions`),
 - the kwargs of the warm-up's expert demonstrations (both with the user's ``--env-options`` on top:
   :meth:`~FamilyOptions.rollout_kwargs`, :meth:`~FamilyOptions.warmup_kwargs`),
-- the default turn limit (``--max-turns`` unset: :attr:`~FamilyOptions.max_turns`),
+- the default turn limit and RL step count (``--max-turns`` / ``--steps`` unset: :attr:`~FamilyOptions.max_turns`,
+  :attr:`~FamilyOptions.steps`),
 - the closing tags that end a turn (generation stop tokens), and whether the family's envs make tool
   calls (``info["tool_call"]``: the entropy reward shapers need them, and evaluation then reports
   ``eval/<split>/tool_calls``).
@@ -56,6 +57,7 @@ class FamilyOptions:
         stop_tags: Closing tags that end a turn (each must be one token of the tokenizer to take effect).
         tool_calls: The family's envs report ``info["tool_call"]``.
         max_turns: The turn limit of an episode when ``--max-turns`` is not given.
+        steps: RL steps when ``--steps`` is not given.
     """
 
     eval_splits: tuple[str, ...] = ("test",)
@@ -63,6 +65,7 @@ class FamilyOptions:
     stop_tags: tuple[str, ...] = ("</action>",)
     tool_calls: bool = False
     max_turns: int = 10
+    steps: int = 12  # what the ALFWorld CPU default's 15-minute budget leaves RL
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """Env kwargs common to every split and to the demonstrations (part of the demo cache key)."""
@@ -130,6 +133,7 @@ class SearchQAOptions(FamilyOptions):
     stop_tags: tuple[str, ...] = ("</search>", "</answer>")
     tool_calls: bool = True
     max_turns: int = 4
+    steps: int = 24  # ~8 min on the 2-core CPU; the sparse entropy reward needs more than 12 steps (README)
     world: Mapping[str, Any] = field(
         default_factory=lambda: {
             "num_passages": 20_000,

@@ -321,17 +321,17 @@ class Trainer:
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TimeRemainingColumn(), console=self.console, disable=not cfg.progress,
             ) as progress:  # fmt: skip
-                bar = progress.add_task("RL", total=cfg.steps, completed=self.start_step - 1)
-                for step in range(self.start_step, cfg.steps + 1):
+                bar = progress.add_task("RL", total=cfg.num_steps, completed=self.start_step - 1)
+                for step in range(self.start_step, cfg.num_steps + 1):
                     progress.update(bar, description=f"step {step}: rollout + update")
                     row = self.train_step(train, step)
-                    if step % cfg.eval_every == 0 or step == cfg.steps:
+                    if step % cfg.eval_every == 0 or step == cfg.num_steps:
                         progress.update(bar, description=f"step {step}: evaluation")
                         row.update(self.evaluate(evals, step))
                     self.metrics.write(row)
                     self.sinks.write(row)
                     progress.console.print(_summary(row))
-                    if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
                         self.save_checkpoint(step)
                     progress.advance(bar)
         finally:

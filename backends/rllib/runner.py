@@ -156,7 +156,7 @@ class RLlibRunner:
         self.torch = require("torch", "train")
 
     def run(self) -> dict[str, Any]:
-        """Trains (or resumes) for ``cfg.steps`` iterations; returns the last metrics row."""
+        """Trains (or resumes) for ``cfg.num_steps`` iterations; returns the last metrics row."""
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # Ray 2.60 turns token auth on by default
         ray = require_rllib()
         cfg = self.cfg
@@ -184,14 +184,14 @@ class RLlibRunner:
                 self.metrics.keep_until(0)
                 write_json_atomic(self.run_dir / "warmup.json", {"warmup/episodes": 0, **self.evaluate(algo)})
                 start = 1
-            for step in range(start, cfg.steps + 1):
+            for step in range(start, cfg.num_steps + 1):
                 row = self.train_step(algo, step)
-                if step % cfg.eval_every == 0 or step == cfg.steps:
+                if step % cfg.eval_every == 0 or step == cfg.num_steps:
                     row.update(self.evaluate(algo))
                 self.metrics.write(row)
                 if cfg.progress:
                     print(_summary(row), flush=True)
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
                     self._save_checkpoint(algo, step)
             algo.get_module().save_to_path(str((self.run_dir / "final").resolve()))
         finally:

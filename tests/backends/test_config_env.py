@@ -39,6 +39,17 @@ def test_max_turns_defaults_to_the_env_familys_turn_limit(env_id: str, turns: in
     assert dataclasses.asdict(resolved)["max_turns"] == turns  # what config.json records
 
 
+@pytest.mark.parametrize(
+    ("env_id", "steps"), [("ALFWorldText-v0", 12), ("WebShopText-v0", 12), ("SearchQA-v0", 24)]
+)
+def test_steps_default_to_the_env_familys_and_an_explicit_value_wins(env_id: str, steps: int) -> None:
+    cfg = parse_train_args(["--env", env_id])
+    assert cfg.steps is None and cfg.num_steps == steps
+    assert cfg.resolved().steps == steps and dataclasses.asdict(cfg.resolved())["steps"] == steps  # config.json
+    assert parse_train_args(["--env", env_id, "--steps", "3"]).resolved().steps == 3
+    assert parse_train_args(["--env", env_id, "--steps", "0"]).resolved().steps == 0
+
+
 def test_webshop_and_searchqa_defaults_are_their_envs_own_limits() -> None:
     for env_id in ("WebShopText-v0", "SearchQA-v0"):
         assert TrainConfig(env=env_id).turn_limit == ENVS.get(env_id).max_episode_steps
@@ -48,7 +59,7 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--env", "SearchQA-v0", "--max-turns", "7"]).resolved().max_turns == 7
     assert parse_train_args(["--max-turns", "3"]).turn_limit == 3
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
-    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10)  # the ALFWorld CPU default is unchanged
+    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12)  # the ALFWorld CPU default
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
 
 
