@@ -39,9 +39,7 @@ def test_max_turns_defaults_to_the_env_familys_turn_limit(env_id: str, turns: in
     assert dataclasses.asdict(resolved)["max_turns"] == turns  # what config.json records
 
 
-@pytest.mark.parametrize(
-    ("env_id", "steps"), [("ALFWorldText-v0", 12), ("WebShopText-v0", 12), ("SearchQA-v0", 24)]
-)
+@pytest.mark.parametrize(("env_id", "steps"), [("ALFWorldText-v0", 12), ("WebShopText-v0", 12), ("SearchQA-v0", 24)])
 def test_steps_default_to_the_env_familys_and_an_explicit_value_wins(env_id: str, steps: int) -> None:
     cfg = parse_train_args(["--env", env_id])
     assert cfg.steps is None and cfg.num_steps == steps
