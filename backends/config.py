@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tyro
 
@@ -14,6 +14,9 @@ from .advantages import AdvantageConfig, GiGPOConfig, GRPOConfig
 from .reward_shaping import REWARD_SHAPERS, ShapingConfig
 from .rllib.options import RLlibOptions
 from .seal import SEALConfig
+
+if TYPE_CHECKING:
+    from .env_options import FamilyOptions
 
 Backend = Literal["grpo", "gigpo", "rllib"]
 
@@ -188,8 +191,12 @@ class TrainConfig:
     """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0)."""
     invalid_penalty: float = 0.1
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
-    penalise_inadmissible: bool = False
-    """Also penalise (λ) well-formed actions the env cannot execute; the reference penalises format errors only."""
+    penalise_inadmissible: bool | None = None
+    """Also penalise (λ) well-formed actions the env cannot execute ("Nothing happens."): True or False; default the
+    env family's (ALFWorld True, WebShop and SearchQA False). The reference penalises format errors only. On the
+    ALFWorld CPU default (seeds 0-2, 12 steps) True ends at 46.0% eval success, False at 42.8% (warm-up 40.1%): in a
+    group whose episodes all win or all lose, the penalised steps are the only score differences, so GRPO turns
+    them into the group's whole signal against repeated inadmissible commands."""
     negative_advantage_scale: float = 1.0
     """Scale of negative advantages in the update: 1 = GRPO/GiGPO as specified, 0 = reinforce winners only."""
     credit_inadmissible: bool = True
@@ -279,9 +286,9 @@ class TrainConfig:
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
         if self.train_first_game:
-            from agentgym_seal.registration import ENVS
+            from .env_options import ALFWorldOptions
 
-            if ENVS.get(self.env).family != "alfworld":
+            if not isinstance(self._family(), ALFWorldOptions):
                 raise ConfigError(
                     f"--train-first-game selects generated ALFWorld games; {self.env} has none. "
                     "Fix: drop --train-first-game."
@@ -306,31 +313,36 @@ class TrainConfig:
             kwargs[key] = value
         return kwargs
 
-    @property
-    def turn_limit(self) -> int:
-        """``--max-turns``, or the env family's default (``FamilyOptions.max_turns``) when it is not given."""
-        if self.max_turns is not None:
-            return self.max_turns
+    def _family(self) -> FamilyOptions:
+        """The training options of ``--env``'s family (its defaults for the flags left unset)."""
         from agentgym_seal.registration import ENVS
 
         from .env_options import FAMILY_OPTIONS
 
-        return FAMILY_OPTIONS.get(ENVS.get(self.env).family).max_turns
+        return FAMILY_OPTIONS.get(ENVS.get(self.env).family)
+
+    @property
+    def turn_limit(self) -> int:
+        """``--max-turns``, or the env family's default (``FamilyOptions.max_turns``) when it is not given."""
+        return self.max_turns if self.max_turns is not None else self._family().max_turns
 
     @property
     def num_steps(self) -> int:
         """``--steps``, or the env family's default (``FamilyOptions.steps``) when it is not given."""
-        if self.steps is not None:
-            return self.steps
-        from agentgym_seal.registration import ENVS
+        return self.steps if self.steps is not None else self._family().steps
 
-        from .env_options import FAMILY_OPTIONS
-
-        return FAMILY_OPTIONS.get(ENVS.get(self.env).family).steps
+    @property
+    def penalises_inadmissible(self) -> bool:
+        """``--penalise-inadmissible``, or the env family's default when it is not given."""
+        if self.penalise_inadmissible is not None:
+            return self.penalise_inadmissible
+        return self._family().penalise_inadmissible
 
     def resolved(self) -> TrainConfig:
-        """This config with the env family's defaults filled in (``max_turns``, ``steps``): what config.json records."""
-        return replace(self, max_turns=self.turn_limit, steps=self.num_steps)
+        """This config with the env family's defaults filled in: what config.json records."""
+        return replace(
+            self, max_turns=self.turn_limit, steps=self.num_steps, penalise_inadmissible=self.penalises_inadmissible
+        )
 
     @property
     def torch_device(self) -> str:
@@ -397,7 +409,7 @@ PRESETS: dict[str, TrainConfig] = {
         difficulty="full", batch_tasks=16, group_size=8, max_turns=50, history_length=2, max_prompt_length=2048,
         max_response_length=512, temperature=1.0, lr=1e-6, mini_batch_size=256, micro_batch_size=8, kl_coef=0.01,
         steps=150, seal_layers=6, warmup=WarmupConfig(episodes=0), drop_zero_advantage=False, eval_every=5,
-        eval_episodes=128, train_games_per_type=600,
+        eval_episodes=128, train_games_per_type=600, penalise_inadmissible=False,
     ),
 }  # fmt: skip
 

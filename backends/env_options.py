@@ -7,8 +7,8 @@ The trainer knows no env family. It looks up the family of ``--env`` (``EnvEntry
   SearchQA's include the trainer's default world, :class:`SearchQAOptions`),
 - the kwargs of the warm-up's expert demonstrations (both with the user's ``--env-options`` on top:
   :meth:`~FamilyOptions.rollout_kwargs`, :meth:`~FamilyOptions.warmup_kwargs`),
-- the default turn limit and RL step count (``--max-turns`` / ``--steps`` unset: :attr:`~FamilyOptions.max_turns`,
-  :attr:`~FamilyOptions.steps`),
+- the defaults of the turn limit, the RL step count and the inadmissible-action penalty (``--max-turns``,
+  ``--steps``, ``--penalise-inadmissible`` unset),
 - the closing tags that end a turn (generation stop tokens), and whether the family's envs make tool
   calls (``info["tool_call"]``: the entropy reward shapers need them, and evaluation then reports
   ``eval/<split>/tool_calls``).
@@ -58,6 +58,8 @@ class FamilyOptions:
         tool_calls: The family's envs report ``info["tool_call"]``.
         max_turns: The turn limit of an episode when ``--max-turns`` is not given.
         steps: RL steps when ``--steps`` is not given.
+        penalise_inadmissible: Whether the learner penalises well-formed actions the env cannot execute when
+            ``--penalise-inadmissible`` is not given.
     """
 
     eval_splits: tuple[str, ...] = ("test",)
@@ -66,6 +68,7 @@ class FamilyOptions:
     tool_calls: bool = False
     max_turns: int = 10
     steps: int = 12  # what the ALFWorld CPU default's 15-minute budget leaves RL
+    penalise_inadmissible: bool = False  # the reference's rule: format errors only
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """Env kwargs common to every split and to the demonstrations (part of the demo cache key)."""
@@ -94,6 +97,7 @@ class ALFWorldOptions(FamilyOptions):
 
     eval_splits: tuple[str, ...] = ("valid_seen", "valid_unseen")
     max_turns: int = 10  # the CPU default's (the SEAL paper's ALFWorld runs use 25-50: --max-turns)
+    penalise_inadmissible: bool = True  # "Nothing happens." loops are the tiny policy's failure (README)
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """``--task-types`` and ``--difficulty``."""

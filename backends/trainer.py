@@ -118,7 +118,7 @@ class Trainer:
                 lr=cfg.lr, mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
                 ppo_epochs=cfg.ppo_epochs, temperature=cfg.temperature, entropy_coeff=cfg.entropy_coeff,
                 kl_coef=cfg.kl_coef, shuffle_seed=cfg.seed, drop_zero_advantage=cfg.drop_zero_advantage,
-                penalise_inadmissible=cfg.penalise_inadmissible, negative_advantage_scale=cfg.negative_advantage_scale,
+                penalise_inadmissible=cfg.penalises_inadmissible, negative_advantage_scale=cfg.negative_advantage_scale,
                 credit_inadmissible=cfg.credit_inadmissible,
             ),
             advantage=cfg.advantage,

@@ -48,6 +48,16 @@ def test_steps_default_to_the_env_familys_and_an_explicit_value_wins(env_id: str
     assert parse_train_args(["--env", env_id, "--steps", "0"]).resolved().steps == 0
 
 
+@pytest.mark.parametrize(("env_id", "on"), [("ALFWorldText-v0", True), ("WebShopText-v0", False), ("SearchQA-v0", False)])
+def test_the_inadmissible_action_penalty_defaults_to_the_env_familys(env_id: str, on: bool) -> None:
+    cfg = parse_train_args(["--env", env_id])
+    assert cfg.penalise_inadmissible is None and cfg.penalises_inadmissible is on
+    assert cfg.resolved().penalise_inadmissible is on  # what config.json records
+    for flag, value in (("True", True), ("False", False)):
+        assert parse_train_args(["--env", env_id, "--penalise-inadmissible", flag]).penalises_inadmissible is value
+    assert parse_train_args(["--preset", "paper-alfworld"]).penalises_inadmissible is False  # the reference's rule
+
+
 def test_webshop_and_searchqa_defaults_are_their_envs_own_limits() -> None:
     for env_id in ("WebShopText-v0", "SearchQA-v0"):
         assert TrainConfig(env=env_id).turn_limit == ENVS.get(env_id).max_episode_steps
@@ -57,7 +67,7 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--env", "SearchQA-v0", "--max-turns", "7"]).resolved().max_turns == 7
     assert parse_train_args(["--max-turns", "3"]).turn_limit == 3
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
-    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12)  # the ALFWorld CPU default
+    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True)
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
 
 
