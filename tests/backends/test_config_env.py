@@ -48,7 +48,9 @@ def test_steps_default_to_the_env_familys_and_an_explicit_value_wins(env_id: str
     assert parse_train_args(["--env", env_id, "--steps", "0"]).resolved().steps == 0
 
 
-@pytest.mark.parametrize(("env_id", "on"), [("ALFWorldText-v0", True), ("WebShopText-v0", False), ("SearchQA-v0", False)])
+@pytest.mark.parametrize(
+    ("env_id", "on"), [("ALFWorldText-v0", True), ("WebShopText-v0", False), ("SearchQA-v0", False)]
+)
 def test_the_inadmissible_action_penalty_defaults_to_the_env_familys(env_id: str, on: bool) -> None:
     cfg = parse_train_args(["--env", env_id])
     assert cfg.penalise_inadmissible is None and cfg.penalises_inadmissible is on
