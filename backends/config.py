@@ -148,7 +148,8 @@ class TrainConfig:
     """ALFWorld: index of the RL pool's first generated game (the pool is games train_first_game ..
     train_first_game + train_games_per_type - 1 of each type). The warm-up demonstrates the first
     --warmup.games-per-type games, so 0 makes RL replay demonstrated games. CPU default, seeds 0-2: 400 (games no
-    demonstration showed) ends at 39.5% eval success after 12 steps, 0 at 42.8% (warm-up 40.1%)."""
+    demonstration showed) ends at 39.5% eval success after 12 steps, 0 at 42.8% (warm-up 40.1%; both without
+    the inadmissible-action penalty)."""
     batch_tasks: int = 4
     """B: task seeds per RL step."""
     group_size: int = 8
