@@ -294,6 +294,11 @@ class TrainConfig:
                     f"--train-first-game selects generated ALFWorld games; {self.env} has none. "
                     "Fix: drop --train-first-game."
                 )
+            if "data_dir" in self.extra_env_kwargs:
+                raise ConfigError(
+                    "--train-first-game selects generated games, but --env-options data_dir=... plays a folder's "
+                    "games (all of them). Fix: drop one of the two."
+                )
         reserved = sorted(self.extra_env_kwargs.keys() & _TRAINER_ENV_KEYS.keys())
         if reserved:
             raise ConfigError(f"--env-options {reserved[0]}=...: {_TRAINER_ENV_KEYS[reserved[0]]}")
@@ -397,6 +402,7 @@ class TrainConfig:
 _TRAINER_ENV_KEYS = {
     "split": "the trainers set it per rollout (train, then the family's eval splits). Fix: drop it.",
     "max_episode_steps": "the turn limit is --max-turns. Fix: use --max-turns N.",
+    "first_game": "it would also shift the eval splits and the warm-up's games. Fix: use --train-first-game N.",
 }
 
 #: Settings of the reference scripts (SPEC 1.4) for GPU users; override any field with its flag.

@@ -2,7 +2,7 @@
 
 Run folder layout::
 
-    config.json      the TrainConfig (family defaults resolved: the --max-turns used)
+    config.json      the TrainConfig (family defaults resolved: --max-turns, --steps, --penalise-inadmissible)
     warmup.json      the warm-up's loss and the evaluation of the warmed-up policy (the RL baseline)
     metrics.jsonl    one row per RL step (1..steps)
     checkpoints/step_<k>/{model/, learner.pt, state.json}   written atomically
@@ -80,7 +80,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig) -> None:
         ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
-        cfg = cfg.resolved()  # the env family's defaults filled in (--max-turns): what config.json records
+        cfg = cfg.resolved()  # the env family's defaults filled in: what config.json records
         self.cfg = cfg
         self.device = cfg.torch_device  # --device cuda without a CUDA device fails here, before any work
         self.console = Console(quiet=not cfg.progress)
@@ -291,7 +291,10 @@ class Trainer:
         cfg = self.cfg
         last = self.latest_checkpoint() if cfg.resume else None
         if last is not None and (self.run_dir / "config.json").is_file():
-            check_resumable(json.loads((self.run_dir / "config.json").read_text()), cfg)
+            saved = json.loads((self.run_dir / "config.json").read_text())
+            check_resumable(saved, cfg)
+            for note in default_changes(saved, cfg):
+                self.console.print(f"[yellow]resume: {note}[/yellow]")
         write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
         self.scale.start(self.model, self.tokenizer, self.learner)
         train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
@@ -473,6 +476,26 @@ def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
             f"cannot resume {cfg.resume}: it was trained with {was}, which this run changes. "
             "Fix: resume with the same values, or start a new --run-dir."
         )
+
+
+#: RL settings whose default a later version changed (a resume that leaves them out takes the new default).
+_CHANGED_DEFAULTS = ("steps", "penalise_inadmissible", "shaping.beta")
+
+
+def default_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """One line per RL setting of :data:`_CHANGED_DEFAULTS` that the resumed run (``cfg``) sets differently.
+
+    A resume may change RL settings; these are the ones whose default changed in session 14, so a resume without
+    the flag changes them silently otherwise.
+    """
+    now = dataclasses.asdict(cfg)
+    notes = []
+    for flag in _CHANGED_DEFAULTS:
+        was, value = _flag_value(saved, flag), _flag_value(now, flag)
+        if was is not _MISSING and was != value:
+            name = "--" + flag.replace("_", "-")
+            notes.append(f"{name} was {was!r} in the saved run, now {value!r} (pass {name} {was!r} to keep it)")
+    return notes
 
 
 def _saved_value(saved: dict[str, Any], flag: str) -> Any:

@@ -4,7 +4,7 @@ The classic-RL baseline of the LLM learners: no language model, no warm-up; a DR
 (:class:`~agentgym_seal.backends.rllib.module.DRRNModule`) picks one of the admissible actions from hashed
 (or MiniLM-embedded) text. It writes the same run folder as the LLM trainer::
 
-    config.json      the TrainConfig (with the resolved --max-turns); "rllib": the RLlibOptions used
+    config.json      the TrainConfig (family defaults resolved, e.g. --max-turns); "rllib": the RLlibOptions used
     warmup.json      evaluation of the untrained policy (the baseline's step 0; there is no warm-up)
     metrics.jsonl    one row per RLlib training iteration (1..steps)
     checkpoints/step_<k>/   RLlib's Algorithm checkpoint (resume with --resume RUN_DIR)
@@ -148,7 +148,7 @@ class RLlibRunner:
 
     def __init__(self, cfg: TrainConfig, options: RLlibOptions | None = None) -> None:
         ENVS.get(cfg.env)  # fail early, with the list of ids, on an unknown env
-        cfg = cfg.resolved()  # the env family's defaults filled in (--max-turns): what config.json records
+        cfg = cfg.resolved()  # the env family's defaults filled in: what config.json records
         self.cfg, self.options = cfg, options or cfg.rllib  # the --rllib.* flags unless the Python API passes some
         check_env_options(cfg)  # an option the env does not take fails here, before Ray starts
         self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)

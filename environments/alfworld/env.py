@@ -78,7 +78,7 @@ class ALFWorldConfig:
             raise ConfigError.bad_option("expert", self.expert, ["planner", "explorer"], where=where)
         if self.games_per_type is not None and self.games_per_type < 1:
             raise ConfigError.bad_option("games_per_type", self.games_per_type, ["an int >= 1", None], where=where)
-        if not isinstance(self.first_game, int) or self.first_game < 0:
+        if isinstance(self.first_game, bool) or not isinstance(self.first_game, int) or self.first_game < 0:
             raise ConfigError.bad_option("first_game", self.first_game, ["an int >= 0"], where=where)
         if self.first_game and self.data_dir is not None:
             raise ConfigError(

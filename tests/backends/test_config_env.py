@@ -71,6 +71,8 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
     assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True)
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
+    with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
+        _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
 
 
 def test_train_first_game_is_checked_at_parse_time(capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,8 +80,9 @@ def test_train_first_game_is_checked_at_parse_time(capsys: pytest.CaptureFixture
     assert "--train-first-game has an impossible value -1" in parse_error(["--train-first-game", "-1"], capsys)
     message = parse_error(["--env", "SearchQA-v0", "--train-first-game", "5"], capsys)
     assert "--train-first-game selects generated ALFWorld games; SearchQA-v0 has none" in message
-    with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
-        _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
+    message = parse_error(["--train-first-game", "5", "--env-options", "data_dir=/data/alfworld"], capsys)
+    assert "--train-first-game selects generated games, but --env-options data_dir" in message
+    assert "use --train-first-game" in parse_error(["--env-options", "first_game=3"], capsys)
 
 
 def test_searchqa_trainer_rolls_out_with_its_turn_limit_and_the_env_options(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agentgym_seal.backends.config import TrainConfig, WarmupConfig, parse_train_args
+from agentgym_seal.backends.reward_shaping import ShapingConfig
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.logging import read_jsonl
 
@@ -136,6 +137,19 @@ def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
     assert warmup_processes(40, 8, 3, 2) == 1  # a test-sized warm-up: a helper would cost more than it saves
     assert warmup_processes(3095, 32, 10, 1) == 1
     assert warmup_processes(3095, 32, 10, 4) == 4
+
+
+def test_a_resume_names_the_rl_settings_whose_new_default_it_takes() -> None:
+    from agentgym_seal.backends.trainer import default_changes
+
+    saved = dataclasses.asdict(TrainConfig(steps=12, penalise_inadmissible=False))  # written before session 14
+    saved["shaping"]["beta"] = 0.5
+    notes = default_changes(saved, TrainConfig(resume="runs/x").resolved())
+    assert len(notes) == 2 and "--penalise-inadmissible was False in the saved run, now True" in notes[0]
+    assert "--shaping.beta was 0.5" in notes[1] and "pass --shaping.beta 0.5 to keep it" in notes[1]
+    same = TrainConfig(resume="runs/x", penalise_inadmissible=False, shaping=ShapingConfig(beta=0.5)).resolved()
+    assert default_changes(saved, same) == []
+    assert default_changes({"steps": 12}, TrainConfig().resolved()) == []  # keys a saved config lacks are skipped
 
 
 def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:

@@ -160,6 +160,7 @@ def test_close_twice_and_step_before_reset() -> None:
         ({"splits": "train"}, "option 'keyword' of ALFWorldText-v0"),
         ({"games_per_type": 0}, "option 'games_per_type'"),
         ({"first_game": -1}, "option 'first_game'"),
+        ({"first_game": True}, "option 'first_game'"),
         ({"first_game": 3, "data_dir": "/nonexistent"}, "first_game=3 selects generated games, but data_dir is set"),
     ],
 )
