@@ -294,11 +294,6 @@ class TrainConfig:
                     f"--train-first-game selects generated ALFWorld games; {self.env} has none. "
                     "Fix: drop --train-first-game."
                 )
-            if "data_dir" in self.extra_env_kwargs:
-                raise ConfigError(
-                    "--train-first-game selects generated games, but --env-options data_dir=... plays a folder's "
-                    "games (all of them). Fix: drop one of the two."
-                )
         reserved = sorted(self.extra_env_kwargs.keys() & _TRAINER_ENV_KEYS.keys())
         if reserved:
             raise ConfigError(f"--env-options {reserved[0]}=...: {_TRAINER_ENV_KEYS[reserved[0]]}")
@@ -327,22 +322,25 @@ class TrainConfig:
 
         return FAMILY_OPTIONS.get(ENVS.get(self.env).family)
 
+    def _or_family(self, name: str) -> Any:
+        """Field ``name`` when it is set, else the env family's default of the same name (``FamilyOptions``)."""
+        value = getattr(self, name)
+        return value if value is not None else getattr(self._family(), name)
+
     @property
     def turn_limit(self) -> int:
         """``--max-turns``, or the env family's default (``FamilyOptions.max_turns``) when it is not given."""
-        return self.max_turns if self.max_turns is not None else self._family().max_turns
+        return int(self._or_family("max_turns"))
 
     @property
     def num_steps(self) -> int:
         """``--steps``, or the env family's default (``FamilyOptions.steps``) when it is not given."""
-        return self.steps if self.steps is not None else self._family().steps
+        return int(self._or_family("steps"))
 
     @property
     def penalises_inadmissible(self) -> bool:
         """``--penalise-inadmissible``, or the env family's default when it is not given."""
-        if self.penalise_inadmissible is not None:
-            return self.penalise_inadmissible
-        return self._family().penalise_inadmissible
+        return bool(self._or_family("penalise_inadmissible"))
 
     def resolved(self) -> TrainConfig:
         """This config with the env family's defaults filled in: what config.json records."""

@@ -293,7 +293,7 @@ class Trainer:
         if last is not None and (self.run_dir / "config.json").is_file():
             saved = json.loads((self.run_dir / "config.json").read_text())
             check_resumable(saved, cfg)
-            for note in default_changes(saved, cfg):
+            for note in resume_changes(saved, cfg):
                 self.console.print(f"[yellow]resume: {note}[/yellow]")
         write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
         self.scale.start(self.model, self.tokenizer, self.learner)
@@ -478,24 +478,35 @@ def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
         )
 
 
-#: RL settings whose default a later version changed (a resume that leaves them out takes the new default).
-_CHANGED_DEFAULTS = ("steps", "penalise_inadmissible", "shaping.beta")
+#: Fields a resume is expected to change (where the run lives), left out of :func:`resume_changes`.
+_RUN_LOCATION = frozenset({"resume", "run_dir"})
 
 
-def default_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
-    """One line per RL setting of :data:`_CHANGED_DEFAULTS` that the resumed run (``cfg``) sets differently.
+def resume_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
+    """One line per setting that the resumed run (``cfg``, resolved) sets differently from the saved config.json.
 
-    A resume may change RL settings; these are the ones whose default changed in session 14, so a resume without
-    the flag changes them silently otherwise.
+    :func:`check_resumable` has refused the changes the saved state cannot take; what is left (RL settings) is
+    allowed, but a flag left out takes today's default, which may not be the run's: these lines say so. A
+    setting the saved config predates is skipped.
     """
-    now = dataclasses.asdict(cfg)
+    now = _flat(json.loads(json.dumps(dataclasses.asdict(cfg))))  # the form config.json stores (lists, not tuples)
     notes = []
-    for flag in _CHANGED_DEFAULTS:
-        was, value = _flag_value(saved, flag), _flag_value(now, flag)
-        if was is not _MISSING and was != value:
+    for flag, was in _flat(saved).items():
+        if flag not in _RUN_LOCATION and flag in now and was != now[flag]:
             name = "--" + flag.replace("_", "-")
-            notes.append(f"{name} was {was!r} in the saved run, now {value!r} (pass {name} {was!r} to keep it)")
+            notes.append(f"{name} was {was!r} in the saved run, now {now[flag]!r} (pass {name} {was!r} to keep it)")
     return notes
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A config dict's leaves by dotted flag name (``shaping.beta``)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _saved_value(saved: dict[str, Any], flag: str) -> Any:

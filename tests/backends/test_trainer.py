@@ -139,17 +139,21 @@ def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
     assert warmup_processes(3095, 32, 10, 4) == 4
 
 
-def test_a_resume_names_the_rl_settings_whose_new_default_it_takes() -> None:
-    from agentgym_seal.backends.trainer import default_changes
+def test_a_resume_names_the_settings_it_changes() -> None:
+    from agentgym_seal.backends.trainer import resume_changes
 
-    saved = dataclasses.asdict(TrainConfig(steps=12, penalise_inadmissible=False))  # written before session 14
+    written = TrainConfig(steps=12, penalise_inadmissible=False, run_dir="runs/x").resolved()  # before session 14
+    saved = json.loads(json.dumps(dataclasses.asdict(written)))  # as config.json holds it
     saved["shaping"]["beta"] = 0.5
-    notes = default_changes(saved, TrainConfig(resume="runs/x").resolved())
+    notes = resume_changes(saved, TrainConfig(resume="runs/x").resolved())
     assert len(notes) == 2 and "--penalise-inadmissible was False in the saved run, now True" in notes[0]
     assert "--shaping.beta was 0.5" in notes[1] and "pass --shaping.beta 0.5 to keep it" in notes[1]
     same = TrainConfig(resume="runs/x", penalise_inadmissible=False, shaping=ShapingConfig(beta=0.5)).resolved()
-    assert default_changes(saved, same) == []
-    assert default_changes({"steps": 12}, TrainConfig().resolved()) == []  # keys a saved config lacks are skipped
+    assert resume_changes(saved, same) == []  # tuples vs JSON lists, and run_dir vs resume, are no change
+    assert resume_changes({"steps": 12}, TrainConfig().resolved()) == []  # keys a saved config lacks are skipped
+    assert resume_changes({"lr": 1e-4}, TrainConfig(lr=2e-4).resolved()) == [
+        "--lr was 0.0001 in the saved run, now 0.0002 (pass --lr 0.0001 to keep it)"
+    ]
 
 
 def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:

@@ -171,6 +171,7 @@ def test_bad_options_raise_our_error(options: dict[str, Any], message: str) -> N
 
 def test_first_game_draws_from_the_games_after_it(tmp_path: Path) -> None:
     draws: dict[int, set[int]] = {}
+    sequences: dict[int, list[int]] = {}
     for first in (0, 5):
         env = ALFWorldTextEnv(
             task_types=("pick_and_place_simple",),
@@ -179,13 +180,15 @@ def test_first_game_draws_from_the_games_after_it(tmp_path: Path) -> None:
             first_game=first,
             cache_dir=str(tmp_path),
         )
-        draws[first] = set()
+        draws[first], sequences[first] = set(), []
         for seed in range(12):
             env.reset(seed=seed)
             assert env._game is not None
             draws[first].add(int(env._game.game_file.parent.name))
+            sequences[first].append(int(env._game.game_file.parent.name))
         env.close()
     assert draws[0] == {0, 1} and draws[5] == {5, 6}  # the same draws, shifted to the pool's first game
+    assert sequences[5] == [index + 5 for index in sequences[0]]  # seed by seed
 
 
 @pytest.fixture(scope="module")
