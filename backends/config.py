@@ -189,7 +189,8 @@ class TrainConfig:
     kl_coef: float = 0.0
     """KL-to-reference weight (k3); 0 disables the reference model."""
     drop_zero_advantage: bool = True
-    """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0)."""
+    """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0, so only their
+    KL, entropy and SEAL terms go)."""
     invalid_penalty: float = 0.1
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
     penalise_inadmissible: bool | None = None

@@ -71,7 +71,7 @@ class LearnerConfig:
         shuffle_seed: Seed of the mini-batch shuffling (and of the SEAL head's init).
         drop_zero_advantage: Leave samples with zero advantage (groups whose outcomes all tie) out of the
             gradient step, as DAPO's dynamic sampling does: their policy-gradient term is exactly 0, so this
-            only drops their entropy-bonus and SEAL terms and saves their forward/backward. The old-policy
+            only drops their KL, entropy-bonus and SEAL terms and saves their forward/backward. The old-policy
             pass (entropy metric) still covers every sample.
         penalise_inadmissible: The invalid-action penalty also hits well-formed actions the env cannot
             execute (not admissible), not only format errors (the reference's rule, SPEC 1.1).

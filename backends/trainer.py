@@ -40,7 +40,7 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
-from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, save_policy
+from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
@@ -132,6 +132,8 @@ class Trainer:
 
     # -- setup ---------------------------------------------------------------------------------------
     def _load_model(self) -> tuple[Any, Any]:
+        if self.cfg.resume and (last := self.latest_checkpoint()) is not None:
+            return load_policy(last / "model")  # weights and tokenizer: no tokenizer or copy pretraining to rebuild
         if self.cfg.model != "tiny":
             return load_policy(self.cfg.model)
         corpus = self._tokenizer_corpus()
@@ -154,6 +156,22 @@ class Trainer:
 
     def _reference_model(self) -> Any:
         return plain_copy(self.model).to(self.device).requires_grad_(False)  # KL reference beside the policy
+
+    def _reset_reference(self, start: Path | None = None) -> None:
+        """The KL reference becomes the policy RL starts from: the warmed-up one.
+
+        On a resume it is read from ``start`` (checkpoint 0) into the policy; the caller then loads the policy's own.
+        """
+        if self.learner.ref_model is None:
+            return
+        if start is not None:
+            if not (start / "state.json").is_file():
+                raise AgentGymError(
+                    f"cannot resume {self.run_dir} with --kl-coef > 0: the KL reference is the warmed-up policy of "
+                    f"checkpoint 0, and {start} is missing. Fix: resume with --kl-coef 0, or start a new --run-dir."
+                )
+            load_policy_weights(self.model, start / "model")
+        self.learner.ref_model.load_state_dict(plain_state_dict(self.model))
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
@@ -302,6 +320,7 @@ class Trainer:
         row: dict[str, float] = {}
         try:
             if last is not None:
+                self._reset_reference(self._checkpoint_dir(0))  # before the policy takes the last checkpoint's weights
                 self.start_step = self.load_checkpoint(last) + 1
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the restored weights (hf: no-op)
@@ -310,6 +329,7 @@ class Trainer:
             else:
                 self.metrics.keep_until(0)
                 warmup = self._copy_metrics | self._warmup()
+                self._reset_reference()  # KL to the warmed-up policy, not to the one the warm-up started from
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the warmed-up weights (hf: no-op)
                 warmup.update(self.evaluate(evals, 0))

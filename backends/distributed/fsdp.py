@@ -72,14 +72,10 @@ class ShardedLearner(DataParallelLearner):
 
     # -- sync ----------------------------------------------------------------------------------------
     def _broadcast_state(self) -> None:
-        """Rank 0's policy, head and learner state to every rank; then a fresh sharded copy and optimizer."""
+        """Rank 0's policy, head, KL reference and learner state to every rank; then a fresh sharded copy, optimizer."""
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
 
-        with torch.no_grad():
-            for tensor in list(self.policy.state_dict().values()) + (
-                list(self.head.state_dict().values()) if self.head is not None else []
-            ):
-                dist.broadcast(tensor, src=0)
+        self._broadcast_weights(self.policy)
         state: list[Any] = [self.state_dict() if self.rank == 0 else None]
         dist.broadcast_object_list(state, src=0)
         self.model = shard_policy(copy.deepcopy(self.policy))

@@ -143,13 +143,19 @@ class DataParallelLearner(Learner):
         self._in_sync = not broadcast
         self.update(batch, advantages)
 
-    def _broadcast_state(self) -> None:
-        """Rank 0's weights, SEAL head and learner state (optimizer moments, shuffling RNG) to every rank."""
+    def _broadcast_weights(self, policy: Any) -> None:
+        """Rank 0's ``policy``, SEAL head and KL reference weights to every rank.
+
+        The reference is reset after the warm-up and on a resume, when the ranks' copies are stale too.
+        """
         with torch.no_grad():
-            for tensor in list(self.model.state_dict().values()) + (
-                list(self.head.state_dict().values()) if self.head is not None else []
-            ):
-                dist.broadcast(tensor, src=0)
+            for module in (policy, self.head, self.ref_model):
+                for tensor in module.state_dict().values() if module is not None else ():
+                    dist.broadcast(tensor, src=0)
+
+    def _broadcast_state(self) -> None:
+        """Rank 0's weights, SEAL head, KL reference and learner state (optimizer moments, shuffle RNG) to all ranks."""
+        self._broadcast_weights(self.model)
         state: list[Any] = [self.state_dict() if self.rank == 0 else None]
         dist.broadcast_object_list(state, src=0)
         if self.rank != 0:

@@ -91,6 +91,23 @@ def test_kill_minus_nine_then_resume_gives_the_same_metrics(reference_run: Path)
     assert comparable(read_jsonl(run / "metrics.jsonl")) == comparable(read_jsonl(reference_run / "metrics.jsonl"))
 
 
+def test_kl_reference_is_the_warmed_up_policy_also_after_a_resume_elsewhere(tmp_path: Path) -> None:
+    kl = ("--kl-coef", "0.05", "--no-drop-zero-advantage", "--seed", "1")  # SEAL moves the policy in tied groups
+    whole = tmp_path / "whole" / "run"
+    run_script(*kl, "--steps", "3", "--run-dir", str(whole))
+    rows = read_jsonl(whole / "metrics.jsonl")
+    # the first update starts at the reference (the warmed-up policy), not at the untrained model
+    assert abs(rows[0]["actor/kl"]) < 1e-5 and rows[1]["actor/kl"] > 1e-5
+    first = tmp_path / "first" / "run"
+    run_script(*kl, "--steps", "2", "--run-dir", str(first))
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    first.rename(moved)  # a resume in a folder without the tiny-model cache (first/.models) beside it
+    run_script(*kl, "--steps", "3", "--resume", str(moved))
+    assert comparable(read_jsonl(moved / "metrics.jsonl")) == comparable(rows)
+    assert not (moved.parent / ".models").exists()  # model and tokenizer came from the checkpoint, nothing rebuilt
+
+
 def test_gigpo_without_seal_runs(reference_run: Path) -> None:
     run = reference_run.parent / "gigpo"
     run_script("--backend", "gigpo", "--seal-alpha", "0", "--steps", "1", "--seed", "1", "--run-dir", str(run))
