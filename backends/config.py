@@ -157,11 +157,8 @@ class TrainConfig:
     max_turns: int | None = None
     """Turn limit of an episode (default: the env family's: ALFWorld 10, WebShop 15, SearchQA 4; the SEAL paper
     uses 25 for ALFWorld)."""
-    history_length: int | None = None
-    """K: (observation, action) pairs in each prompt (default: the env family's: ALFWorld 4, others 2, as the
-    prompt builders' own default and the reference). The lost ALFWorld episodes of a K = 2 policy loop between
-    receptacles it visited three turns before (a visit and an "open" take two turns); K = 4 lifts the CPU default's
-    warm-up from 37.1% to 56.6% and its final policy from 44.9% to 64.1% (seed 0, README)."""
+    history_length: int = 2
+    """K: (observation, action) pairs in each prompt."""
     max_prompt_length: int = 1024
     """Prompt tokens kept."""
     max_response_length: int = 24
@@ -256,7 +253,6 @@ class TrainConfig:
             "batch_tasks": self.batch_tasks >= 1,
             "group_size": self.group_size >= 1,
             "max_turns": self.max_turns is None or self.max_turns >= 1,
-            "history_length": self.history_length is None or self.history_length >= 0,
             "eval_every": self.eval_every >= 1,
             "checkpoint_every": self.checkpoint_every >= 1,
             "seal_alpha": self.seal_alpha >= 0,
@@ -338,11 +334,6 @@ class TrainConfig:
         return int(self._or_family("max_turns"))
 
     @property
-    def prompt_history(self) -> int:
-        """``--history-length``, or the env family's default (``FamilyOptions.history_length``) when not given."""
-        return int(self._or_family("history_length"))
-
-    @property
     def num_steps(self) -> int:
         """``--steps``, or the env family's default (``FamilyOptions.steps``) when it is not given."""
         return int(self._or_family("steps"))
@@ -355,9 +346,8 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """This config with the env family's defaults filled in: what config.json records."""
         return replace(
-            self, max_turns=self.turn_limit, steps=self.num_steps, penalise_inadmissible=self.penalises_inadmissible,
-            history_length=self.prompt_history,
-        )  # fmt: skip
+            self, max_turns=self.turn_limit, steps=self.num_steps, penalise_inadmissible=self.penalises_inadmissible
+        )
 
     @property
     def torch_device(self) -> str:

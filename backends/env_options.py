@@ -60,7 +60,6 @@ class FamilyOptions:
         steps: RL steps when ``--steps`` is not given.
         penalise_inadmissible: Whether the learner penalises well-formed actions the env cannot execute when
             ``--penalise-inadmissible`` is not given.
-        history_length: (observation, action) pairs in each prompt when ``--history-length`` is not given.
     """
 
     eval_splits: tuple[str, ...] = ("test",)
@@ -70,7 +69,6 @@ class FamilyOptions:
     max_turns: int = 10
     steps: int = 12  # what the ALFWorld CPU default's 15-minute budget leaves RL
     penalise_inadmissible: bool = False  # the reference's rule: format errors only
-    history_length: int = 2  # the prompt builders' default (verl-agent's)
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """Env kwargs common to every split and to the demonstrations (part of the demo cache key)."""
@@ -100,7 +98,6 @@ class ALFWorldOptions(FamilyOptions):
     eval_splits: tuple[str, ...] = ("valid_seen", "valid_unseen")
     max_turns: int = 10  # the CPU default's (the SEAL paper's ALFWorld runs use 25-50: --max-turns)
     penalise_inadmissible: bool = True  # "Nothing happens." loops are the tiny policy's failure (README)
-    history_length: int = 4  # a receptacle visit + "open" take 2 turns: K = 2 forgets the last visit (README)
 
     def shared_kwargs(self, cfg: TrainConfig) -> dict[str, Any]:
         """``--task-types`` and ``--difficulty``."""

@@ -188,7 +188,7 @@ class Trainer:
     def _play_demos(self) -> list[tuple[str, str]]:
         template = PROMPTS.get(ENVS.get(self.cfg.env).family)
         demos = expert_demonstrations(
-            self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.prompt_history,
+            self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
             env_id=self.cfg.env, noise=self.cfg.warmup.noise, invalid_noise=self.cfg.warmup.invalid_noise,
             epsilon=self.cfg.warmup.epsilon, **self.family.warmup_kwargs(self.cfg),
         )  # fmt: skip
@@ -200,7 +200,7 @@ class Trainer:
                     observation=d.observation,
                     admissible_actions=d.admissible_actions,
                     history=d.history,
-                    history_length=self.cfg.prompt_history,
+                    history_length=self.cfg.history_length,
                     step=d.step,
                 ),
                 template.expert_response.format(action=d.action),
@@ -229,7 +229,7 @@ class Trainer:
             env_kwargs=self.family.rollout_kwargs(self.cfg, split),  # --env-options on top of the family's
             group_size=group_size,
             max_turns=self.cfg.turn_limit,
-            history_length=self.cfg.prompt_history,
+            history_length=self.cfg.history_length,
             max_prompt_length=self.cfg.max_prompt_length,
             sampling=SamplingParams(
                 temperature=self.cfg.temperature,

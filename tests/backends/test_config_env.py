@@ -60,19 +60,6 @@ def test_the_inadmissible_action_penalty_defaults_to_the_env_familys(env_id: str
     assert parse_train_args(["--preset", "paper-alfworld"]).penalises_inadmissible is False  # the reference's rule
 
 
-@pytest.mark.parametrize(("env_id", "pairs"), [("ALFWorldText-v0", 4), ("WebShopText-v0", 2), ("SearchQA-v0", 2)])
-def test_prompt_history_defaults_to_the_env_familys_and_an_explicit_value_wins(env_id: str, pairs: int) -> None:
-    cfg = parse_train_args(["--env", env_id])
-    assert cfg.history_length is None and cfg.prompt_history == pairs
-    assert dataclasses.asdict(cfg.resolved())["history_length"] == pairs  # what config.json records
-    assert parse_train_args(["--env", env_id, "--history-length", "0"]).resolved().history_length == 0
-    assert parse_train_args(["--preset", "paper-alfworld"]).prompt_history == 2  # the reference's K
-
-
-def test_a_negative_history_length_fails_at_parse(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "--history-length has an impossible value -1" in parse_error(["--history-length", "-1"], capsys)
-
-
 def test_webshop_and_searchqa_defaults_are_their_envs_own_limits() -> None:
     for env_id in ("WebShopText-v0", "SearchQA-v0"):
         assert TrainConfig(env=env_id).turn_limit == ENVS.get(env_id).max_episode_steps
