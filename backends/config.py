@@ -253,6 +253,7 @@ class TrainConfig:
             "batch_tasks": self.batch_tasks >= 1,
             "group_size": self.group_size >= 1,
             "max_turns": self.max_turns is None or self.max_turns >= 1,
+            "history_length": self.history_length >= 0,
             "eval_every": self.eval_every >= 1,
             "checkpoint_every": self.checkpoint_every >= 1,
             "seal_alpha": self.seal_alpha >= 0,

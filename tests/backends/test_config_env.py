@@ -60,6 +60,10 @@ def test_the_inadmissible_action_penalty_defaults_to_the_env_familys(env_id: str
     assert parse_train_args(["--preset", "paper-alfworld"]).penalises_inadmissible is False  # the reference's rule
 
 
+def test_a_negative_history_length_fails_at_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--history-length has an impossible value -1" in parse_error(["--history-length", "-1"], capsys)
+
+
 def test_webshop_and_searchqa_defaults_are_their_envs_own_limits() -> None:
     for env_id in ("WebShopText-v0", "SearchQA-v0"):
         assert TrainConfig(env=env_id).turn_limit == ENVS.get(env_id).max_episode_steps
