@@ -40,7 +40,14 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
-from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict, save_policy
+from agentgym_seal.models.lora import (
+    apply_lora,
+    is_lora,
+    load_policy_weights,
+    plain_copy,
+    plain_state_dict,
+    save_policy,
+)
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
@@ -53,6 +60,7 @@ from .config import TrainConfig
 from .distributed.scale import ScaleOut
 from .env_options import FAMILY_OPTIONS, check_env_options
 from .learner import LearnerConfig
+from .resume import DEMO_FLAGS, check_resumable, flag_value, resume_changes
 from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
@@ -164,19 +172,15 @@ class Trainer:
         """
         if self.learner.ref_model is None:
             return
-        if start is not None:
-            if not (start / "state.json").is_file():
-                raise AgentGymError(
-                    f"cannot resume {self.run_dir} with --kl-coef > 0: the KL reference is the warmed-up policy of "
-                    f"checkpoint 0, and {start} is missing. Fix: resume with --kl-coef 0, or start a new --run-dir."
-                )
+        if start is not None:  # run() checked that it exists before touching the run folder
             load_policy_weights(self.model, start / "model")
-        self.learner.ref_model.load_state_dict(plain_state_dict(self.model))
+        weights = plain_state_dict(self.model) if is_lora(self.model) else self.model.state_dict()  # LoRA: merged
+        self.learner.ref_model.load_state_dict(weights)
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
         config = dataclasses.asdict(self.cfg)
-        flags = {flag: _flag_value(config, flag) for flag in _DEMO_FLAGS}
+        flags = {flag: flag_value(config, flag) for flag in DEMO_FLAGS}
         key = json.dumps([_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, flags], sort_keys=True)
         cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
         if cache.is_file():
@@ -313,6 +317,16 @@ class Trainer:
             check_resumable(saved, cfg)
             for note in resume_changes(saved, cfg):
                 self.console.print(f"[yellow]resume: {note}[/yellow]")
+        if (
+            last is not None
+            and self.learner.ref_model is not None
+            and not (self._checkpoint_dir(0) / "state.json").is_file()
+        ):
+            raise ConfigError(
+                f"cannot resume {self.run_dir} with --kl-coef > 0: the KL reference is the warmed-up policy of "
+                f"checkpoint 0, and {self._checkpoint_dir(0)} is missing. Fix: restore it, resume with --kl-coef 0, "
+                "or start a new --run-dir."
+            )
         write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
         self.scale.start(self.model, self.tokenizer, self.learner)
         train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
@@ -448,24 +462,6 @@ class Trainer:
         save_atomically(final, save)
 
 
-#: Flags that shape the saved state (model, SEAL head, optimizer groups): a resume must keep them.
-_STATE_SHAPING_FLAGS = (
-    "model", "tiny_hidden_size", "tiny_layers", "tiny_copy_sequences", "seal_layers", "env", "lora_rank",
-)  # fmt: skip
-
-
-#: Config fields (dotted: nested dataclasses) that select the warm-up demonstrations, besides ``env``: the key of
-#: their cache, and so what the tiny model's tokenizer (trained on them) depends on.
-_DEMO_FLAGS = (
-    "seed", "history_length", "task_types", "difficulty", "env_options",
-    "warmup.episodes", "warmup.expert", "warmup.noise", "warmup.invalid_noise", "warmup.epsilon",
-    "warmup.games_per_type",
-)  # fmt: skip
-_MISSING = object()  # a field a saved config.json predates
-#: What a run saved before a demo flag existed used instead (a resume must not pick up the new default silently).
-_DEMO_FLAG_BEFORE = {"warmup.invalid_noise": 0.0, "warmup.epsilon": 0.0}
-
-
 #: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.
 _PARALLEL_WARMUP_MIN_STEPS = 200
 
@@ -478,71 +474,6 @@ def warmup_processes(num_pairs: int, batch_size: int, epochs: int, num_threads: 
     """
     steps = -(-num_pairs // batch_size) * epochs
     return max(1, num_threads) if steps >= _PARALLEL_WARMUP_MIN_STEPS else 1
-
-
-def check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
-    """Raises :class:`ConfigError` when ``cfg`` cannot continue a run saved with the config ``saved``."""
-    changed = [f for f in _STATE_SHAPING_FLAGS if f in saved and saved[f] != getattr(cfg, f)]
-    if cfg.model == "tiny":  # other demonstrations, another tokenizer: the saved weights would read other token ids
-        now = dataclasses.asdict(cfg)
-        changed += [
-            f for f in _DEMO_FLAGS if (was := _saved_value(saved, f)) is not _MISSING and was != _flag_value(now, f)
-        ]
-    if "seal_alpha" in saved and (float(saved["seal_alpha"]) > 0) != (cfg.seal_alpha > 0):
-        changed.append("seal_alpha")  # SEAL on/off changes the optimizer's parameter groups
-    if changed:
-        was = ", ".join(f"--{f.replace('_', '-')} {_saved_value(saved, f)!r}" for f in changed)
-        raise ConfigError(
-            f"cannot resume {cfg.resume}: it was trained with {was}, which this run changes. "
-            "Fix: resume with the same values, or start a new --run-dir."
-        )
-
-
-#: Fields a resume is expected to change (where the run lives), left out of :func:`resume_changes`.
-_RUN_LOCATION = frozenset({"resume", "run_dir"})
-
-
-def resume_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
-    """One line per setting that the resumed run (``cfg``, resolved) sets differently from the saved config.json.
-
-    :func:`check_resumable` has refused the changes the saved state cannot take; what is left (RL settings) is
-    allowed, but a flag left out takes today's default, which may not be the run's: these lines say so. A
-    setting the saved config predates is skipped.
-    """
-    now = _flat(json.loads(json.dumps(dataclasses.asdict(cfg))))  # the form config.json stores (lists, not tuples)
-    notes = []
-    for flag, was in _flat(saved).items():
-        if flag not in _RUN_LOCATION and flag in now and was != now[flag]:
-            name = "--" + flag.replace("_", "-")
-            notes.append(f"{name} was {was!r} in the saved run, now {now[flag]!r} (pass {name} {was!r} to keep it)")
-    return notes
-
-
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A config dict's leaves by dotted flag name (``shaping.beta``)."""
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _saved_value(saved: dict[str, Any], flag: str) -> Any:
-    """``flag``'s value in a saved config, or (a demo flag newer than the run) what the run's code used."""
-    value = _flag_value(saved, flag)
-    return _DEMO_FLAG_BEFORE.get(flag, _MISSING) if value is _MISSING else value
-
-
-def _flag_value(config: dict[str, Any], flag: str) -> Any:
-    """The value of a (dotted) ``flag`` in a config dict (:data:`_MISSING` when the config has no such field).
-
-    Tuples come back as lists, so a config read back from JSON compares equal to the dataclass it was written from.
-    """
-    group, _, name = flag.rpartition(".")
-    value = (config.get(group, {}) if group else config).get(name, _MISSING)
-    return list(value) if isinstance(value, tuple) else value
 
 
 def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, float]:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,19 +94,26 @@ def test_kill_minus_nine_then_resume_gives_the_same_metrics(reference_run: Path)
 
 def test_kl_reference_is_the_warmed_up_policy_also_after_a_resume_elsewhere(tmp_path: Path) -> None:
     kl = ("--kl-coef", "0.05", "--no-drop-zero-advantage", "--seed", "1")  # SEAL moves the policy in tied groups
-    whole = tmp_path / "whole" / "run"
+    whole, first = tmp_path / "runs" / "whole", tmp_path / "runs" / "first"
     run_script(*kl, "--steps", "3", "--run-dir", str(whole))
     rows = read_jsonl(whole / "metrics.jsonl")
     # the first update starts at the reference (the warmed-up policy), not at the untrained model
     assert abs(rows[0]["actor/kl"]) < 1e-5 and rows[1]["actor/kl"] > 1e-5
-    first = tmp_path / "first" / "run"
     run_script(*kl, "--steps", "2", "--run-dir", str(first))
     moved = tmp_path / "elsewhere" / "run"
     moved.parent.mkdir()
-    first.rename(moved)  # a resume in a folder without the tiny-model cache (first/.models) beside it
+    first.rename(moved)  # a resume in a folder without the tiny-model cache (runs/.models) beside it
     run_script(*kl, "--steps", "3", "--resume", str(moved))
     assert comparable(read_jsonl(moved / "metrics.jsonl")) == comparable(rows)
     assert not (moved.parent / ".models").exists()  # model and tokenizer came from the checkpoint, nothing rebuilt
+
+    shutil.rmtree(moved / "checkpoints" / "step_000000")  # the reference's weights are gone
+    config = (moved / "config.json").read_text()
+    failed = run_script(*kl, "--steps", "4", "--resume", str(moved), check=False)
+    assert failed.returncode != 0 and "step_000000 is missing" in failed.stderr and "--kl-coef 0" in failed.stderr
+    assert (moved / "config.json").read_text() == config  # refused before touching the run folder
+    run_script("--no-drop-zero-advantage", "--seed", "1", "--steps", "4", "--resume", str(moved))  # without KL
+    assert [r["step"] for r in read_jsonl(moved / "metrics.jsonl")] == [1, 2, 3, 4]
 
 
 def test_gigpo_without_seal_runs(reference_run: Path) -> None:
@@ -135,7 +143,7 @@ def test_unknown_env_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("field", "flag"), [("invalid_noise", "invalid-noise"), ("epsilon", "epsilon")])
 def test_resume_of_a_run_older_than_a_demo_flag_keeps_its_demonstrations(field: str, flag: str) -> None:
-    from agentgym_seal.backends.trainer import check_resumable
+    from agentgym_seal.backends.resume import check_resumable
 
     saved = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
     del saved["warmup"][field]  # config.json of a run from before the flag: its demos were made without it (0.0)
@@ -157,7 +165,7 @@ def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
 
 
 def test_a_resume_names_the_settings_it_changes() -> None:
-    from agentgym_seal.backends.trainer import resume_changes
+    from agentgym_seal.backends.resume import resume_changes
 
     written = TrainConfig(steps=12, penalise_inadmissible=False, run_dir="runs/x").resolved()  # before session 14
     saved = json.loads(json.dumps(dataclasses.asdict(written)))  # as config.json holds it
@@ -174,7 +182,7 @@ def test_a_resume_names_the_settings_it_changes() -> None:
 
 
 def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
-    from agentgym_seal.backends.trainer import check_resumable
+    from agentgym_seal.backends.resume import check_resumable
 
     saved = dataclasses.asdict(TrainConfig(seal_alpha=0.02))
     check_resumable(saved, TrainConfig(seal_alpha=0.05, steps=99, resume="runs/x"))  # same shapes: fine

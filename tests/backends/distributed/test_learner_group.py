@@ -60,7 +60,11 @@ def test_two_gloo_ranks_give_the_parameters_of_one_process(
 def test_a_reference_reset_after_start_reaches_the_remote_rank(
     ray_cluster: Any, tiny_policy: Any, make_batch: Any, one_thread: None
 ) -> None:
-    """The trainer resets the KL reference after the warm-up (and on a resume), after the ranks started."""
+    """The trainer resets the KL reference after the warm-up (and on a resume), after the ranks started.
+
+    A rank left with the old reference computes other KL gradients; the all-reduce mixes them into every rank's
+    step, so rank 0 would then differ from one process that used the new reference.
+    """
     model, tok = tiny_policy
     batch = make_batch(model.config.vocab_size, groups=2, group_size=3)
     kwargs: dict[str, Any] = {"cfg": LearnerConfig(lr=1e-2, micro_batch_size=3, mini_batch_size=8, kl_coef=0.5)}
@@ -69,13 +73,17 @@ def test_a_reference_reset_after_start_reaches_the_remote_rank(
     for p in warmed_up.parameters():
         p.add_(0.05 * torch.randn_like(p))
     single_model = plain_copy(model).train()
-    single = Learner(single_model, tok.pad_token_id, ref_model=warmed_up, **kwargs)
+    single = Learner(single_model, tok.pad_token_id, ref_model=plain_copy(model), **kwargs)
+    single.update(batch)
+    assert single.ref_model is not None
+    single.ref_model.load_state_dict(warmed_up.state_dict())
     single.update(batch)
 
     dp_model = plain_copy(model).train()
     dp = DataParallelLearner(dp_model, tok.pad_token_id, rank=0, world_size=2, ref_model=plain_copy(model), **kwargs)
     peers = start_learner_group(dp, cluster=ClusterConfig(call_timeout_s=120))  # the ranks copy the old reference
     try:
+        dp.update(batch)  # in sync after it
         assert dp.ref_model is not None
         dp.ref_model.load_state_dict(warmed_up.state_dict())
         dp.mark_weights_changed()
@@ -84,5 +92,5 @@ def test_a_reference_reset_after_start_reaches_the_remote_rank(
     finally:
         peers.close()
     for a, b, c in zip(single_model.parameters(), dp_model.parameters(), remote, strict=True):
-        assert torch.equal(a, b), "rank 0 differs from one process"
-        assert torch.equal(b, c), "the remote rank kept the old reference"
+        assert torch.equal(a, b), "rank 0 differs from one process: a rank kept the old KL reference"
+        assert torch.equal(b, c), "the ranks differ from each other"
