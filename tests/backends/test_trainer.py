@@ -205,3 +205,28 @@ def test_resume_refuses_a_config_that_changes_the_saved_state() -> None:
         check_resumable(saved_json, TrainConfig(seed=1, resume="runs/x"))
     own = saved_json | {"model": "models/qwen"}  # a model folder brings its own tokenizer
     check_resumable(own, TrainConfig(model="models/qwen", seed=1, resume="runs/x"))
+
+
+def test_lora_kl_reference_is_the_merged_warmed_up_policy_after_warmup_and_resume(tmp_path: Path) -> None:
+    import torch
+
+    from agentgym_seal.backends.trainer import Trainer
+    from agentgym_seal.models.lora import plain_state_dict
+
+    run = tmp_path / "run"
+    argv = [*SMALL, "--lora-rank", "4", "--kl-coef", "0.05", "--no-drop-zero-advantage", "--seed", "1", "--no-monitor"]
+    first = Trainer(parse_train_args([*argv, "--steps", "0", "--run-dir", str(run)]))
+    base = {k: v.clone() for k, v in plain_state_dict(first.model, merged=False).items()}
+    first.run()  # warm-up (trains the adapters), reference reset, checkpoint 0
+    warmed_up = plain_state_dict(first.model)  # merged: base + adapters
+    assert first.learner.ref_model is not None
+    reference = first.learner.ref_model.state_dict()
+    assert all(torch.equal(reference[k], v) for k, v in warmed_up.items())
+    assert any(not torch.equal(warmed_up[k], base[k]) for k in base)  # the warm-up moved the merged weights
+
+    resumed = Trainer(parse_train_args([*argv, "--steps", "1", "--resume", str(run)]))
+    resumed.run()  # reference read from checkpoint 0 (LoRA: base + adapters, merged), then one RL step
+    assert resumed.learner.ref_model is not None
+    reference = resumed.learner.ref_model.state_dict()
+    assert all(torch.equal(reference[k], v) for k, v in warmed_up.items())
+    assert any(not torch.equal(plain_state_dict(resumed.model)[k], v) for k, v in warmed_up.items())  # RL moved on
