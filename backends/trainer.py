@@ -40,14 +40,7 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
-from agentgym_seal.models.lora import (
-    apply_lora,
-    is_lora,
-    load_policy_weights,
-    plain_copy,
-    plain_state_dict,
-    save_policy,
-)
+from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict, save_policy
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
@@ -174,8 +167,7 @@ class Trainer:
             return
         if start is not None:  # run() checked that it exists before touching the run folder
             load_policy_weights(self.model, start / "model")
-        weights = plain_state_dict(self.model) if is_lora(self.model) else self.model.state_dict()  # LoRA: merged
-        self.learner.ref_model.load_state_dict(weights)
+        self.learner.ref_model.load_state_dict(plain_state_dict(self.model))  # LoRA: adapters merged
 
     def _demos(self) -> list[tuple[str, str]]:
         """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""

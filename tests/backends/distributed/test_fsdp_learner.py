@@ -105,36 +105,3 @@ def test_the_config_refuses_fsdp2_with_the_monitor() -> None:
         TrainConfig(num_learners=2, learner_sharding="fsdp2")
     assert TrainConfig(num_learners=2, learner_sharding="fsdp2", monitor=False).learner_sharding == "fsdp2"
     assert TrainConfig().weight_sync == "object-store" and TrainConfig().learner_sharding == "ddp"
-
-
-def test_a_reference_reset_after_start_reaches_the_fsdp2_rank(
-    ray_cluster: Any, tiny_policy: Any, make_batch: Any, one_thread: None
-) -> None:
-    """As the ddp test in test_learner_group.py: the KL reference reset after the warm-up reaches rank 1."""
-    model, tok = tiny_policy
-    batch = make_batch(model.config.vocab_size, groups=2, group_size=3)
-    kwargs: dict[str, Any] = {"cfg": LearnerConfig(lr=1e-2, micro_batch_size=3, mini_batch_size=8, kl_coef=0.5)}
-    torch.manual_seed(0)
-    warmed_up = plain_copy(model).requires_grad_(False)  # stands in for the warmed-up policy
-    for p in warmed_up.parameters():
-        p.add_(0.05 * torch.randn_like(p))
-    single_model = plain_copy(model).train()
-    single = Learner(single_model, tok.pad_token_id, ref_model=plain_copy(model), **kwargs)
-    single.update(batch)
-    assert single.ref_model is not None
-    single.ref_model.load_state_dict(warmed_up.state_dict())
-    single.update(batch)
-
-    policy = plain_copy(model).train()
-    fsdp = ShardedLearner(policy, tok.pad_token_id, rank=0, world_size=2, ref_model=plain_copy(model), **kwargs)
-    peers = start_learner_group(fsdp, cluster=ClusterConfig(call_timeout_s=120))  # rank 1 copies the old reference
-    try:
-        fsdp.update(batch)
-        assert fsdp.ref_model is not None
-        fsdp.ref_model.load_state_dict(warmed_up.state_dict())
-        fsdp.mark_weights_changed()
-        fsdp.update(batch)
-    finally:
-        peers.close()
-    for (name, a), b in zip(single_model.named_parameters(), policy.parameters(), strict=True):
-        assert torch.allclose(a, b, atol=TOL, rtol=0), f"{name}: differs from one process (a rank's old reference?)"

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("ray")
 
 from agentgym_seal.backends.distributed import ClusterConfig, DataParallelLearner, start_learner_group  # noqa: E402
+from agentgym_seal.backends.distributed.learner_group import LEARNER_SHARDING  # noqa: E402
 from agentgym_seal.backends.learner import Learner, LearnerConfig  # noqa: E402
 from agentgym_seal.backends.seal import SEALConfig  # noqa: E402
 from agentgym_seal.models.lora import plain_copy  # noqa: E402
@@ -57,8 +58,9 @@ def test_two_gloo_ranks_give_the_parameters_of_one_process(
     assert dp_metrics == single_metrics
 
 
+@pytest.mark.parametrize(("sharding", "tol"), [("ddp", 0.0), ("fsdp2", 1e-4)])  # fsdp2: test_fsdp_learner's TOL
 def test_a_reference_reset_after_start_reaches_the_remote_rank(
-    ray_cluster: Any, tiny_policy: Any, make_batch: Any, one_thread: None
+    ray_cluster: Any, tiny_policy: Any, make_batch: Any, one_thread: None, sharding: str, tol: float
 ) -> None:
     """The trainer resets the KL reference after the warm-up (and on a resume), after the ranks started.
 
@@ -72,25 +74,25 @@ def test_a_reference_reset_after_start_reaches_the_remote_rank(
     warmed_up = plain_copy(model).requires_grad_(False)  # stands in for the warmed-up policy
     for p in warmed_up.parameters():
         p.add_(0.05 * torch.randn_like(p))
-    single_model = plain_copy(model).train()
+    single_model, rank0_model = plain_copy(model).train(), plain_copy(model).train()
     single = Learner(single_model, tok.pad_token_id, ref_model=plain_copy(model), **kwargs)
-    single.update(batch)
-    assert single.ref_model is not None
-    single.ref_model.load_state_dict(warmed_up.state_dict())
-    single.update(batch)
-
-    dp_model = plain_copy(model).train()
-    dp = DataParallelLearner(dp_model, tok.pad_token_id, rank=0, world_size=2, ref_model=plain_copy(model), **kwargs)
-    peers = start_learner_group(dp, cluster=ClusterConfig(call_timeout_s=120))  # the ranks copy the old reference
+    rank0 = LEARNER_SHARDING.get(sharding)(
+        rank0_model, tok.pad_token_id, rank=0, world_size=2, ref_model=plain_copy(model), **kwargs
+    )
+    peers = start_learner_group(rank0, cluster=ClusterConfig(call_timeout_s=120))  # the ranks copy the old reference
     try:
-        dp.update(batch)  # in sync after it
-        assert dp.ref_model is not None
-        dp.ref_model.load_state_dict(warmed_up.state_dict())
-        dp.mark_weights_changed()
-        dp.update(batch)
+        for learner in (single, rank0):
+            learner.update(batch)  # rank 0: in sync after it
+            assert learner.ref_model is not None
+            learner.ref_model.load_state_dict(warmed_up.state_dict())
+        rank0.mark_weights_changed()
+        single.update(batch)
+        rank0.update(batch)
         remote = peers.parameters(0)
     finally:
         peers.close()
-    for a, b, c in zip(single_model.parameters(), dp_model.parameters(), remote, strict=True):
-        assert torch.equal(a, b), "rank 0 differs from one process: a rank kept the old KL reference"
-        assert torch.equal(b, c), "the ranks differ from each other"
+    for a, b in zip(single_model.parameters(), rank0_model.parameters(), strict=True):  # fsdp2: the plain policy
+        assert torch.allclose(a, b, atol=tol, rtol=0), "rank 0 differs from one process: a rank kept the old reference"
+    if sharding == "ddp":  # full copies on every rank (fsdp2 ranks hold shards: test_fsdp_learner.py)
+        for b, c in zip(rank0_model.parameters(), remote, strict=True):
+            assert torch.equal(b, c), "the ranks differ from each other"
