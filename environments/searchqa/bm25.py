@@ -26,13 +26,37 @@ def _tokenize(bm25s: Any, texts: Sequence[str], stopwords: str, progress: bool) 
     return tokens
 
 
+# Up to this k, k passes of argmax beat partitioning the matched scores (100k passages, ~15k matched: k 3
+# 52 vs 200 us, k 16 159 us, the partition ~500 us at any k).
+_ARGMAX_K = 32
+
+
 def _top_k(scores: np.ndarray[Any, Any], k: int) -> list[Hit]:
-    """The ``k`` best positions by score, then position; non-matching documents fill up to ``k``."""
-    matched = np.flatnonzero(scores > 0)
-    if len(matched) > k:
-        matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
-    order = matched[np.lexsort((matched, -scores[matched]))]
-    hits = [Hit(int(i), float(scores[i])) for i in order]
+    """The ``k`` best positions by score, ties to the lower position (as Lucene's doc order).
+
+    Only positive scores count as matches; non-matching documents fill up to ``k`` in corpus order.
+    Overwrites ``scores`` (the caller's fresh array). Small ``k``: repeated argmax (the first maximum is
+    the lowest position). Larger ``k``: partition the matched scores for the k-th value, then keep every
+    score above it and the lowest positions of those equal to it.
+    """
+    if k <= _ARGMAX_K:
+        hits = []
+        for _ in range(k):
+            i = int(np.argmax(scores))
+            if scores[i] <= 0:
+                break
+            hits.append(Hit(i, float(scores[i])))
+            scores[i] = -np.inf
+        order = np.array([h.index for h in hits], dtype=np.int64)
+    else:
+        matched = np.flatnonzero(scores > 0)  # ascending positions
+        if len(matched) > k:
+            values = scores[matched]
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            above = matched[values > kth]
+            matched = np.concatenate([above, matched[values == kth][: k - len(above)]])
+        order = matched[np.lexsort((matched, -scores[matched]))]
+        hits = [Hit(int(i), float(scores[i])) for i in order]
     if len(hits) < k:
         taken = set(order.tolist())
         fill = (i for i in range(len(scores)) if i not in taken)
@@ -81,8 +105,9 @@ class BM25Retriever:
 class BM25Backend:
     """Builds and loads :class:`BM25Retriever`.
 
-    Options: ``k1`` (1.5), ``b`` (0.75), ``method`` (``lucene``, ``robertson``, ``atire``, ``bm25l``,
-    ``bm25+``), ``stopwords`` (``en`` or ``""``).
+    Options: ``k1`` (0.9), ``b`` (0.4), ``method`` (``lucene``, ``robertson``, ``atire``, ``bm25l``, ``bm25+``),
+    ``stopwords`` (``en`` or ``""``). k1 and b default to pyserini's values, as Search-R1's BM25: at 100k
+    generated passages recall@5 is 1.000 against 0.996 with bm25s's own 1.5 and 0.75.
     """
 
     def build(self, docs: Sequence[Document], options: dict[str, Any], progress: bool) -> BM25Retriever:
@@ -90,8 +115,8 @@ class BM25Backend:
         check_options("bm25", options, _OPTIONS)
         bm25s = require("bm25s", "searchqa")
         settings: dict[str, Any] = {
-            "k1": float(options.get("k1", 1.5)),
-            "b": float(options.get("b", 0.75)),
+            "k1": float(options.get("k1", 0.9)),
+            "b": float(options.get("b", 0.4)),
             "method": str(options.get("method", "lucene")),
             "stopwords": str(options.get("stopwords", "en")),
         }
@@ -115,7 +140,7 @@ class BM25Backend:
             raise GameDataError(f"{path}: corrupt BM25 index ({type(exc).__name__}: {exc}). Fix: rebuild.") from None
         if int(getattr(model.scores, "get", lambda _k, d: d)("num_docs", len(docs))) != len(docs):
             raise GameDataError(f"{path}: the BM25 index covers {model.scores['num_docs']} documents, not {len(docs)}.")
-        settings = {"k1": 1.5, "b": 0.75, "method": "lucene", "stopwords": "en", **options}
+        settings = {"k1": 0.9, "b": 0.4, "method": "lucene", "stopwords": "en", **options}
         return BM25Retriever(docs, model, settings)
 
 

@@ -6,7 +6,6 @@ Registered lazily in :data:`agentgym_seal.cli.COMMANDS`; nothing heavy is import
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from pathlib import Path
@@ -73,7 +72,11 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=positive_int, default=3, help="topk when a request omits it (default: 3)")
     parser.add_argument("--max-topk", type=positive_int, default=100, help="largest topk accepted (default: 100)")
     parser.add_argument("--max-queries", type=positive_int, default=512, help="queries per request (default: 512)")
-    parser.add_argument("--batch-wait-ms", type=float, default=1.0, help="wait for more requests (default: 1 ms)")
+    parser.add_argument(
+        "--batch-wait-ms", type=float, default=0.0,
+        help="an idle search worker waits this long for more requests (default: 0; requests arriving during a "
+        "search join the next batch anyway)",
+    )  # fmt: skip
 
 
 def serve(index: str | Path, host: str = "127.0.0.1", port: int = 8000, **limits: Any) -> int:
@@ -82,19 +85,15 @@ def serve(index: str | Path, host: str = "127.0.0.1", port: int = 8000, **limits
     from .server import RetrievalServer, ServerLimits
 
     retriever = load_index(index)
-    # Handler threads and the batch worker hand requests back and forth: a short GIL switch interval keeps
-    # a waiting thread from sitting out the default 5 ms (the server process runs nothing else).
+    # The event loop and the search worker hand requests back and forth: a short GIL switch interval keeps
+    # one from sitting out the default 5 ms while the other runs Python code (p99 11.6 vs 12.4 ms under wrk).
     sys.setswitchinterval(0.0005)
     server = RetrievalServer(retriever, host=host, port=port, limits=ServerLimits(**limits))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     Console().print(f"serving {retriever.kind} over {len(retriever.docs)} passages at {server.url} (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        server.serve_forever()  # SIGINT / SIGTERM stop it gracefully
     finally:
-        server.httpd.server_close()
-        server.batcher.close()
+        server.close()
     return EXIT_OK
 
 

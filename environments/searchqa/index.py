@@ -158,6 +158,11 @@ def load_index(folder: str | Path) -> Retriever:
     return RETRIEVERS.get(str(manifest.get("kind"))).load(folder, docs, options if isinstance(options, dict) else {})
 
 
+# Bumped when a retriever's default options change, so that cached indexes built with the old ones are not
+# reused (2: bm25 k1 0.9, b 0.4, pyserini's defaults, instead of 1.5, 0.75).
+CACHE_VERSION = 2
+
+
 def open_index(
     corpus: str | Path,
     kind: str = "bm25",
@@ -169,8 +174,9 @@ def open_index(
     """Loads the cached index of ``corpus`` (a jsonl path) for ``kind`` and ``options``, building it once."""
     corpus = Path(corpus)
     stat = corpus.stat() if corpus.is_file() else None
+    size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (0, 0)
     key_blob = json.dumps(
-        [str(corpus.resolve()), stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, kind, options],
+        [str(corpus.resolve()), size, mtime, kind, options, CACHE_VERSION],
         sort_keys=True,
         default=str,
     )

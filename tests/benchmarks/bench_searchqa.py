@@ -11,16 +11,19 @@ so a second run skips them). Prints one table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import re
 import resource
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -102,6 +105,77 @@ def server_load(url_port: int, queries: Sequence[str], clients: int) -> tuple[li
     return lat, len(queries) / (time.perf_counter() - start)
 
 
+WRK_SCRIPT = """
+local bodies = {}
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", "/retrieve", {["Content-Type"] = "application/json"}, bodies[i])
+end
+"""
+
+
+def wrk_load(port: int, queries: Sequence[str], clients: int, seconds: int, work: Path) -> tuple[str, str] | None:
+    """``wrk`` (a C load generator; Debian package ``wrk``) on one thread: the server's latency without 32 Python
+    client threads taking the 2 cores' time. None if wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    bodies = work / "wrk-bodies.txt"
+    bodies.write_text("".join(json.dumps({"queries": [q], "topk": 3, "return_scores": True}) + "\n" for q in queries))
+    script = work / "wrk-post.lua"
+    script.write_text(WRK_SCRIPT % bodies)
+    base = ["wrk", "-t1", f"-c{clients}", "-s", str(script), f"http://127.0.0.1:{port}/"]
+    subprocess.run([*base, "-d2s"], capture_output=True, check=True)  # warm up
+    out = subprocess.run([*base, f"-d{seconds}s", "--latency"], capture_output=True, text=True, check=True).stdout
+    rows = dict(re.findall(r"^\s*(50%|99%|Requests/sec:)\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    detail = f"{float(rows['Requests/sec:']):.0f} req/s, wrk -t1 -c{clients} -d{seconds}s, single-query bodies"
+    return f"p50 {rows['50%']} / p99 {rows['99%']}", detail + (f", {errors.group(1)} NOT 200" if errors else "")
+
+
+@contextlib.contextmanager
+def cli_server(folder: Path, log: Path) -> Iterator[int]:
+    """``agentgym-seal serve-retriever`` on a free port, as its own process (stderr to ``log``); yields the port
+    once it accepts connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "agentgym_seal", "serve-retriever", "--index", str(folder), "--port", str(port)]
+    with log.open("w") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"serve-retriever exited: {log.read_text()[-2000:]}") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def server_rows(table: Table, name: str, folder: Path, queries: Sequence[str], clients: int, work: Path) -> None:
+    """The CLI server under ``clients`` Python client threads (one process), then under wrk."""
+    with cli_server(folder, work / f"serve-{name}.log") as port:
+        server_load(port, queries[:64], clients)  # warm up
+        lat, qps = server_load(port, list(queries) * 4, clients)
+        table.add_row(
+            f"server {name} (CLI process), {clients} Python clients",
+            f"p50 {ms(lat, 50):.1f} / p99 {ms(lat, 99):.1f} ms",
+            f"{qps:.0f} req/s, {len(lat)} single-query requests, keep-alive (http.client threads)",
+        )
+        measured = wrk_load(port, queries, clients, 10, work)
+        if measured is None:
+            table.add_row(f"server {name} (CLI process), wrk", "n/a", "wrk not installed (apt-get install wrk)")
+        else:
+            table.add_row(f"server {name} (CLI process), wrk {clients} connections", *measured)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=100_000)
@@ -148,27 +222,7 @@ def main() -> None:
             f"p50 {ms(lat, 50):.1f} / p99 {ms(lat, 99):.1f} ms",
             f"{qps:.0f} req/s, {server.batcher.batches} batches (clients share the server's GIL)",
         )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "agentgym_seal", "serve-retriever", "--index", str(folder), "--port", str(port)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                server_load(port, queries[:64], args.clients)  # warm up
-                break
-            except OSError:
-                time.sleep(0.1)
-        lat, qps = server_load(port, queries * 4, args.clients)
-        table.add_row(
-            f"server bm25 (CLI process), {args.clients} clients",
-            f"p50 {ms(lat, 50):.1f} / p99 {ms(lat, 99):.1f} ms",
-            f"{qps:.0f} req/s, {len(lat)} single-query requests, keep-alive",
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    server_rows(table, "bm25", folder, queries, args.clients, cache)
 
     n = min(args.dense_passages, len(docs))
     dense_docs = docs[:n]
@@ -231,14 +285,22 @@ def main() -> None:
     )
     try:
         import pyserini  # noqa: F401
-
-        start = time.perf_counter()
-        lucene = build_index(docs, "lucene", progress=False, workdir=str(cache / "lucene"))
-        built = time.perf_counter() - start
-        lat = latencies(lambda qs: lucene.search(qs, 3), queries)
-        table.add_row("lucene (pyserini)", f"p50 {ms(lat, 50):.1f} / p99 {ms(lat, 99):.1f} ms", f"build {built:.1f} s")
     except ImportError:
         table.add_row("lucene (pyserini)", "n/a", "extra searchqa-lucene not installed")
+    else:
+        rss0, start = rss_mb(), time.perf_counter()
+        lucene = build_index(docs, "lucene", progress=False, workdir=str(cache / "lucene"))
+        built = time.perf_counter() - start
+        lucene_folder = save_index(lucene, cache / "lucene-index")
+        grown = f"+{rss_mb() - rss0:.0f} MB RSS (JVM included), {folder_mb(lucene_folder):.0f} MB on disk"
+        table.add_row("lucene build", f"{built:.2f} s", grown)
+        lat = latencies(lambda qs: lucene.search(qs, 3), queries)
+        table.add_row("lucene query p50 / p99", f"{ms(lat, 50):.2f} / {ms(lat, 99):.2f} ms", "single query, top 3")
+        qps = batched_qps(lambda qs: lucene.search(qs, 3), queries, 128)
+        table.add_row("lucene batched", f"{qps:.0f} q/s", "batch 128 (one Lucene search per query)")
+        rq, rh = recall_at(lucene, docs, questions, 5)
+        table.add_row("lucene recall@5", f"{rq:.3f} / {rh:.3f}", "single-hop question text / oracle hop queries")
+        server_rows(table, "lucene", lucene_folder, queries, args.clients, cache)
     table.add_row("peak RSS", f"{peak_mb():.0f} MB", "whole run")
     console.print(table)
 

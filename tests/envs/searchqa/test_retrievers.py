@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from agentgym_seal.environments.searchqa import Document, Question
+from agentgym_seal.environments.searchqa.bm25 import _top_k
 from agentgym_seal.environments.searchqa.dense import DENSE_BACKEND
 from agentgym_seal.environments.searchqa.hybrid import HybridRetriever, reciprocal_rank_fusion
 from agentgym_seal.environments.searchqa.index import (
     RETRIEVERS,
+    Hit,
     build_index,
     load_index,
     open_index,
@@ -38,6 +41,18 @@ def test_bm25_recall(bm25: Any, docs: list[Document], questions: list[Question])
     r = recall(bm25, docs, questions, k=5)
     assert r["single_hop_question"] >= 0.95, r  # measured 1.00 (1k passages)
     assert r["hop_query"] >= 0.95, r  # measured 0.99
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 32, 33, 60])
+def test_bm25_top_k_orders_by_score_then_position_with_many_ties(k: int) -> None:
+    """Both selection paths (argmax passes up to k 32, partition above) against a stable sort; ties are
+    common in generated worlds (one template, many passages) and must go to the lower position."""
+    rng = np.random.default_rng(k)
+    for _ in range(50):
+        scores = rng.choice([0.0, 0.0, 1.5, 2.25, 3.0], size=int(rng.integers(1, 400))).astype(np.float32)
+        kept = min(k, len(scores))  # callers clip k to the corpus
+        expected = [Hit(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")[:kept]]
+        assert _top_k(scores.copy(), kept) == expected  # zero scores: the fill, in corpus order
 
 
 def test_search_shapes(bm25: Any) -> None:

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -105,6 +106,119 @@ def test_garbage_on_the_socket_does_not_stop_the_server(server: RetrievalServer)
     assert status == 200
 
 
+def raw_exchange(srv: RetrievalServer, data: bytes, responses: int = 1) -> bytes:
+    """Sends ``data`` on one connection and reads until ``responses`` complete JSON responses (or EOF)."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(data)
+        got = b""
+        while got.count(b"HTTP/1.1 ") < responses or not _complete(got, responses):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def _complete(got: bytes, responses: int) -> bool:
+    """True once the last of ``responses`` responses has its whole body (by Content-Length)."""
+    parts = got.split(b"HTTP/1.1 ")[1:]
+    if len(parts) < responses or b"\r\n\r\n" not in parts[-1]:
+        return False
+    head, body = parts[-1].split(b"\r\n\r\n", 1)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    return len(body) >= length
+
+
+def request(body: bytes, path: str = "/retrieve", method: str = "POST", extra: str = "") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
+def test_pipelined_requests_are_answered_in_order(server: RetrievalServer, bm25: Any) -> None:
+    queries = ["born", "founded", "city"]
+    data = b"".join(request(json.dumps({"queries": [q], "topk": 1, "return_scores": True}).encode()) for q in queries)
+    got = raw_exchange(server, data + request(b"", "/health", "GET"), responses=4)
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in got.split(b"HTTP/1.1 ")[1:]]
+    assert [b["result"][0][0]["document"]["id"] for b in bodies[:3]] == [
+        row[0]["document"]["id"] for row in search_documents(bm25, queries, 1)
+    ]
+    assert bodies[3]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        (b"POST /retrieve HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411, "chunked"),
+        (b"POST /retrieve HTTP/1.1\r\nHost: x\r\n\r\n", 411, "missing Content-Length"),
+        (b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * (70 << 10) + b"\r\n\r\n", 431, "headers above"),
+        (b"GET http://x/health HTTP/1.1\r\n\r\n", 400, "malformed request line"),
+        (b"GET /health HTTP/2.0\r\n\r\n", 400, "malformed request line"),
+        (b"GET /health HTTP/1.1\r\nno colon here\r\n\r\n", 400, "malformed header line"),
+        (b"DELETE /retrieve HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405, "not allowed"),
+    ],
+)
+def test_bad_framing_is_answered_and_the_server_keeps_serving(
+    server: RetrievalServer, data: bytes, status: int, message: str
+) -> None:
+    got = raw_exchange(server, data)
+    assert got.startswith(f"HTTP/1.1 {status} ".encode()), got[:200]
+    assert message in json.loads(got.split(b"\r\n\r\n", 1)[1])["error"]
+    assert post(server, json.dumps({"queries": ["born"], "topk": 1}))[0] == 200
+
+
+def test_expect_continue_http10_and_connection_close(server: RetrievalServer) -> None:
+    body = json.dumps({"queries": ["born"], "topk": 1}).encode()
+    head = f"POST /retrieve HTTP/1.1\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits for this before a large body
+        sock.sendall(body)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    for data in (
+        request(b"", "/health", "GET").replace(b"HTTP/1.1", b"HTTP/1.0"),
+        request(b"", "/", "GET", "Connection: close\r\n"),
+    ):
+        got = raw_exchange(server, data + request(b"", "/health", "GET"), responses=2)
+        assert got.count(b"HTTP/1.1 200") == 1 and b"Connection: close\r\n" in got  # answered once, then closed
+
+
+class HeldRetriever:
+    """The real retriever, but each search waits for ``release`` (to stop the server mid-search)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.kind, self.docs = inner, inner.kind, inner.docs
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def search(self, queries: Any, k: int) -> Any:
+        self.started.set()
+        self.release.wait(timeout=10)
+        return self.inner.search(queries, k)
+
+
+def test_close_answers_the_request_in_flight_and_closes_idle_keep_alive_connections(bm25: Any) -> None:
+    held = HeldRetriever(bm25)
+    srv = RetrievalServer(held, port=0).start()  # type: ignore[arg-type]
+    idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
+    busy = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    busy.sendall(request(json.dumps({"queries": ["born"], "topk": 2}).encode()))
+    assert held.started.wait(timeout=10)
+    closer = threading.Thread(target=srv.close)
+    closer.start()
+    for sock in idle:
+        assert sock.recv(10) == b""  # closed at once, while the search is still held
+        sock.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=2)  # no new connections
+    held.release.set()
+    closer.join(timeout=srv.GRACE_S)
+    assert not closer.is_alive()
+    answer = b""
+    while chunk := busy.recv(1 << 20):
+        answer += chunk
+    busy.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in answer
+    assert len(json.loads(answer.split(b"\r\n\r\n", 1)[1])["result"][0]) == 2
+
+
 def test_32_concurrent_clients_get_their_own_answers(server: RetrievalServer, bm25: Any, questions: list[Any]) -> None:
     asked = [q.question for q in questions[:128]]
     expected = search_documents(bm25, asked, 3)
@@ -137,8 +251,15 @@ def test_cli_serve_retriever(bm25: Any, tmp_path: Path) -> None:
         else:
             pytest.fail(f"server did not come up: {proc.stderr.read() if proc.poll() is not None else ''}")
         assert len(rows[0]) == 2
-    finally:
-        proc.terminate()
+        with ThreadPoolExecutor(16) as pool:  # stopped while requests are in flight: graceful, no traceback
+            load = [pool.submit(client.search_documents, ["born founded city"], 50) for _ in range(400)]
+            time.sleep(0.2)
+            proc.terminate()
+            answered = sum(f.exception() is None for f in load)
         assert proc.wait(timeout=10) == 0
+        assert answered > 0 and "Traceback" not in proc.stderr.read().decode()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
     bad = subprocess.run([*cli[:-4], "--index", str(tmp_path / "missing")], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "no index manifest" in bad.stderr
