@@ -35,10 +35,13 @@ def _top_k(scores: np.ndarray[Any, Any], k: int) -> list[Hit]:
     """The ``k`` best positions by score, ties to the lower position (as Lucene's doc order).
 
     Only positive scores count as matches; non-matching documents fill up to ``k`` in corpus order.
-    Overwrites ``scores`` (the caller's fresh array). Small ``k``: repeated argmax (the first maximum is
-    the lowest position). Larger ``k``: partition the matched scores for the k-th value, then keep every
-    score above it and the lowest positions of those equal to it.
+    ``scores`` are finite (BM25 sums non-negative terms) and are overwritten (the caller's fresh array).
+    Small ``k``: repeated argmax (the first maximum is the lowest position). Larger ``k``: partition the
+    matched scores for the k-th value, then keep every score above it and the lowest positions of those
+    equal to it.
     """
+    if len(scores) == 0:
+        return []
     if k <= _ARGMAX_K:
         hits = []
         for _ in range(k):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import socket
 import threading
@@ -32,6 +33,8 @@ from http import HTTPStatus
 from typing import Any
 
 from .index import Retriever, search_documents
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def parse_request(body: bytes, limits: ServerLimits) -> tuple[list[str], int, bo
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the body is not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        raise BadRequest("the body's JSON is nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadRequest(f"expected a JSON object with 'queries'; got {type(payload).__name__}")
     unknown = sorted(set(payload) - {"queries", "topk", "return_scores"})
@@ -110,8 +115,14 @@ class RequestHead:
 
     method: str
     path: str
+    version: str
     headers: dict[str, str]
     keep_alive: bool
+
+    @property
+    def expects_continue(self) -> bool:
+        """An HTTP/1.1 client waiting for ``100 Continue`` before it sends the body (HTTP/1.0 must ignore it)."""
+        return self.version == "HTTP/1.1" and self.headers.get("expect", "").lower() == "100-continue"
 
     def content_length(self, limit: int) -> int:
         """The body's length (0 if none is declared).
@@ -128,20 +139,25 @@ class RequestHead:
             if self.method == "POST":
                 raise BadRequest("missing Content-Length header", HTTPStatus.LENGTH_REQUIRED)
             return 0
-        if not raw.isdigit():
-            raise BadRequest(f"bad Content-Length {raw!r}")
-        if int(raw) > limit:
-            raise BadRequest(f"body of {int(raw)} bytes; at most {limit}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        if not (raw.isascii() and raw.isdigit()):
+            raise BadRequest(f"bad Content-Length {raw[:40]!r}")
+        if len(raw) > 18 or int(raw) > limit:  # 18 digits: within int()'s digit limit, above any real body
+            raise BadRequest(f"body of {raw[:40]} bytes; at most {limit}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         return int(raw)
 
 
 def parse_head(head: bytes) -> RequestHead:
     """Parses a request line and headers (``head`` ends with the blank line).
 
+    One empty line before the request line (left over after a previous body) is skipped, as RFC 9112 asks.
+
     Raises:
-        BadRequest: Not an HTTP/1.0 or 1.1 request line, or a header line without a name.
+        BadRequest: Not an HTTP/1.0 or 1.1 request line, a header line without a name, or a repeated
+            Content-Length / Transfer-Encoding (which two parsers could frame differently).
     """
     lines = head.decode("latin-1").split("\r\n")
+    if not lines[0] and len(lines) > 1:
+        lines = lines[1:]
     parts = lines[0].split(" ")
     if len(parts) != 3 or parts[2] not in ("HTTP/1.1", "HTTP/1.0") or not parts[1].startswith("/"):
         raise BadRequest(f"malformed request line {lines[0][:80]!r}; expected e.g. 'POST /retrieve HTTP/1.1'")
@@ -152,10 +168,13 @@ def parse_head(head: bytes) -> RequestHead:
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise BadRequest(f"malformed header line {line[:80]!r}")
-        headers[name.lower()] = value.strip()
+        name = name.lower()
+        if name in headers and name in ("content-length", "transfer-encoding"):
+            raise BadRequest(f"repeated {name} header")
+        headers[name] = value.strip()
     connection = headers.get("connection", "").lower()
     keep_alive = connection != "close" if parts[2] == "HTTP/1.1" else connection == "keep-alive"
-    return RequestHead(parts[0], parts[1].split("?")[0], headers, keep_alive)
+    return RequestHead(parts[0], parts[1].split("?")[0], parts[2], headers, keep_alive)
 
 
 def encode_response(status: HTTPStatus, body: bytes, keep_alive: bool) -> bytes:
@@ -203,13 +222,13 @@ class _Batcher:
         return await job.future
 
     async def finish(self) -> None:
-        """Waits for the batch being searched, so that no callback reaches the loop after it closes."""
-        if self._inflight is not None:
+        """Waits until no batch is being searched, so that no callback reaches the loop after it closes."""
+        while self._inflight is not None:
             await asyncio.wait([self._inflight])
 
-    def close(self) -> None:
-        """Stops the worker thread (after its current batch)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Stops the worker thread (after its current batch, if ``wait``)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def _launch(self, loop: asyncio.AbstractEventLoop) -> None:
         batch: list[_Job] = []
@@ -288,8 +307,11 @@ class RetrievalServer:
         self._socket = socket.create_server((host, port), backlog=1024)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
+        self._ready = threading.Event()  # set once serving, or once serving failed (see _failure)
+        self._stopped = threading.Event()  # set when the loop has stopped, whichever thread ran it
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._loop_thread: threading.Thread | None = None
         self._connections: dict[asyncio.Task[None], bool] = {}  # connection -> is a request in progress
 
     @property
@@ -317,6 +339,8 @@ class RetrievalServer:
         self._thread = threading.Thread(target=self.serve_forever, name="retrieval-server", daemon=True)
         self._thread.start()
         self._ready.wait(timeout=30)
+        if self._failure is not None:
+            raise self._failure
         return self
 
     def serve_forever(self) -> None:
@@ -325,19 +349,34 @@ class RetrievalServer:
         Stopping is graceful: no new connections, requests being searched get their answers (for at most
         ``GRACE_S`` seconds), idle keep-alive connections are closed.
         """
-        asyncio.run(self._serve(handle_signals=threading.current_thread() is threading.main_thread()))
+        try:
+            asyncio.run(self._serve(handle_signals=threading.current_thread() is threading.main_thread()))
+        except BaseException as exc:
+            self._failure = exc
+            raise
+        finally:
+            self._ready.set()
+            self._stopped.set()
 
     def close(self) -> None:
-        """Stops serving (see :meth:`serve_forever`) and the search worker (safe to call twice)."""
+        """Stops serving (see :meth:`serve_forever`) and the search worker; safe to call twice.
+
+        Waits for the loop, whichever thread runs it (from the loop's own thread it only asks it to stop).
+        """
         loop, stop = self._loop, self._stop
+        clean = True
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.GRACE_S + 5)
+            if self._loop_thread is threading.current_thread():
+                return
+            # The loop cancels what is left after GRACE_S; only a search that never returns can hold it longer.
+            clean = self._stopped.wait(timeout=self.GRACE_S + 10)
+        if self._thread is not None and clean:
+            self._thread.join()
             self._thread = None
         self._socket.close()
-        self.batcher.close()
+        self.batcher.close(wait=clean)
 
     def __enter__(self) -> RetrievalServer:
         return self.start()
@@ -347,13 +386,15 @@ class RetrievalServer:
 
     async def _serve(self, handle_signals: bool) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._loop_thread = threading.current_thread()
         if handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(signum, self._stop.set)
         server = await asyncio.start_server(self._connection, sock=self._socket, limit=self.limits.max_head_bytes)
         self._ready.set()
         await self._stop.wait()
-        server.close()
+        server.close()  # closes the listening socket
+        await asyncio.sleep(0)  # connections accepted just now register (and close: see _connection)
         for task in [t for t, busy in self._connections.items() if not busy]:
             task.cancel()  # idle between requests
         if self._connections:
@@ -369,12 +410,17 @@ class RetrievalServer:
         assert task is not None
         self._connections[task] = False
         try:
-            while await self._exchange(task, reader, writer):
+            while not (self._stop is not None and self._stop.is_set()) and await self._exchange(task, reader, writer):
                 pass
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass  # the client went away, or stalled past idle_timeout_s
         except asyncio.CancelledError:
             pass  # shutting down; ending normally keeps asyncio from logging the cancelled task (3.11)
+        except Exception:  # a bug of ours: say so to the client and the log, keep serving the others
+            _LOG.exception("retrieval server: request failed")
+            error = _json({"error": "internal server error (see the server's log)"})
+            with contextlib.suppress(Exception):
+                writer.write(encode_response(HTTPStatus.INTERNAL_SERVER_ERROR, error, keep_alive=False))
         finally:
             del self._connections[task]
             writer.close()
@@ -399,13 +445,14 @@ class RetrievalServer:
             except BadRequest as error:  # the framing cannot be trusted: answer, then close
                 writer.write(encode_response(error.status, _json({"error": str(error)}), keep_alive=False))
                 return False
-            if head.headers.get("expect", "").lower() == "100-continue":
+            if head.expects_continue:
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = await reader.readexactly(length) if length else b""
         status, payload = await self._route(head, body)
         keep_alive = head.keep_alive and not (self._stop is not None and self._stop.is_set())
         writer.write(encode_response(status, payload, keep_alive))
-        await writer.drain()
+        async with asyncio.timeout(self.limits.idle_timeout_s):  # a client that never reads its answers
+            await writer.drain()
         self._connections[task] = False
         return keep_alive
 

@@ -153,6 +153,8 @@ def cli_server(folder: Path, log: Path) -> Iterator[int]:
                 if proc.poll() is not None:
                     raise RuntimeError(f"serve-retriever exited: {log.read_text()[-2000:]}") from None
                 time.sleep(0.1)
+        else:
+            raise RuntimeError(f"serve-retriever did not accept connections within 60 s: {log.read_text()[-2000:]}")
         yield port
     finally:
         proc.terminate()

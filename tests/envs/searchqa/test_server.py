@@ -79,6 +79,7 @@ def test_health(server: RetrievalServer, bm25: Any) -> None:
         ('{"queries": ["a"], "extra": 1}', 400, "unknown field(s) ['extra']"),
         (json.dumps({"queries": ["a"] * 65}), 400, "65 queries; at most 64"),
         (json.dumps({"queries": ["a" * 501]}), 400, "query 0 has 501 characters; at most 500"),
+        ("[" * 100_000, 400, "nested too deeply"),
     ],
 )
 def test_bad_requests_get_400(server: RetrievalServer, body: str | bytes, status: int, message: str) -> None:
@@ -154,6 +155,9 @@ def test_pipelined_requests_are_answered_in_order(server: RetrievalServer, bm25:
         (b"GET /health HTTP/2.0\r\n\r\n", 400, "malformed request line"),
         (b"GET /health HTTP/1.1\r\nno colon here\r\n\r\n", 400, "malformed header line"),
         (b"DELETE /retrieve HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405, "not allowed"),
+        (b"POST /retrieve HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400, "bad Content-Length"),  # latin-1 '²'
+        (b"POST /retrieve HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 413, "at most"),
+        (b"POST /retrieve HTTP/1.1\r\nContent-Length: 17\r\nContent-Length: 0\r\n\r\n", 400, "repeated"),
     ],
 )
 def test_bad_framing_is_answered_and_the_server_keeps_serving(
@@ -165,6 +169,10 @@ def test_bad_framing_is_answered_and_the_server_keeps_serving(
     assert post(server, json.dumps({"queries": ["born"], "topk": 1}))[0] == 200
 
 
+def test_a_stray_empty_line_before_a_request_is_skipped(server: RetrievalServer) -> None:
+    assert raw_exchange(server, b"\r\n" + request(b"", "/health", "GET")).startswith(b"HTTP/1.1 200 OK")
+
+
 def test_expect_continue_http10_and_connection_close(server: RetrievalServer) -> None:
     body = json.dumps({"queries": ["born"], "topk": 1}).encode()
     head = f"POST /retrieve HTTP/1.1\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
@@ -173,10 +181,10 @@ def test_expect_continue_http10_and_connection_close(server: RetrievalServer) ->
         assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits for this before a large body
         sock.sendall(body)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
-    for data in (
-        request(b"", "/health", "GET").replace(b"HTTP/1.1", b"HTTP/1.0"),
-        request(b"", "/", "GET", "Connection: close\r\n"),
-    ):
+    http10 = request(b"", "/health", "GET").replace(b"HTTP/1.1", b"HTTP/1.0")
+    got = raw_exchange(server, http10.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+    assert got.startswith(b"HTTP/1.1 200 OK")  # HTTP/1.0 clients never get 100 Continue
+    for data in (http10, request(b"", "/", "GET", "Connection: close\r\n")):
         got = raw_exchange(server, data + request(b"", "/health", "GET"), responses=2)
         assert got.count(b"HTTP/1.1 200") == 1 and b"Connection: close\r\n" in got  # answered once, then closed
 
@@ -194,9 +202,17 @@ class HeldRetriever:
         return self.inner.search(queries, k)
 
 
-def test_close_answers_the_request_in_flight_and_closes_idle_keep_alive_connections(bm25: Any) -> None:
+@pytest.mark.parametrize("loop_thread", ["start", "serve_forever"])
+def test_close_answers_the_request_in_flight_and_closes_idle_keep_alive_connections(
+    bm25: Any, loop_thread: str
+) -> None:
+    """``close()`` from another thread, the loop run by ``start()`` or by the caller's own ``serve_forever``."""
     held = HeldRetriever(bm25)
-    srv = RetrievalServer(held, port=0).start()  # type: ignore[arg-type]
+    srv = RetrievalServer(held, port=0)  # type: ignore[arg-type]
+    if loop_thread == "start":
+        srv.start()
+    else:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
     idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
     busy = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
     busy.sendall(request(json.dumps({"queries": ["born"], "topk": 2}).encode()))
