@@ -86,7 +86,8 @@ def serve(index: str | Path, host: str = "127.0.0.1", port: int = 8000, **limits
 
     retriever = load_index(index)
     # The event loop and the search worker hand requests back and forth: a short GIL switch interval keeps
-    # one from sitting out the default 5 ms while the other runs Python code (p99 11.6 vs 12.4 ms under wrk).
+    # one from sitting out the default 5 ms while the other runs Python code (measured while choosing it, 100k
+    # passages, 32 wrk connections: p99 11.6 ms with it, 12.4 ms without).
     sys.setswitchinterval(0.0005)
     server = RetrievalServer(retriever, host=host, port=port, limits=ServerLimits(**limits))
     Console().print(f"serving {retriever.kind} over {len(retriever.docs)} passages at {server.url} (Ctrl-C stops)")

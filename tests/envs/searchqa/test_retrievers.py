@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agentgym_seal.environments.searchqa import Document, Question
+from agentgym_seal.environments.searchqa import index as index_module
 from agentgym_seal.environments.searchqa.bm25 import _top_k
 from agentgym_seal.environments.searchqa.dense import DENSE_BACKEND
 from agentgym_seal.environments.searchqa.hybrid import HybridRetriever, reciprocal_rank_fusion
@@ -90,6 +91,16 @@ def test_bm25_round_trip_and_corrupt_files(bm25: Any, tmp_path: Path) -> None:
     (tmp_path / "short" / "docs.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(GameDataError, match=r"docs.jsonl: \d+ documents, the manifest says"):
         load_index(tmp_path / "short")
+
+
+def test_bm25_defaults_are_pyserinis_and_a_cache_version_change_rebuilds(
+    world_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = open_index(world_dir / "corpus.jsonl", "bm25", cache_dir=tmp_path)
+    assert {k: first.options()[k] for k in ("k1", "b")} == {"k1": 0.9, "b": 0.4}
+    monkeypatch.setattr(index_module, "CACHE_VERSION", index_module.CACHE_VERSION + 1)
+    open_index(world_dir / "corpus.jsonl", "bm25", cache_dir=tmp_path)
+    assert len(list((tmp_path / "searchqa" / "indexes").iterdir())) == 2  # not the index cached under the old key
 
 
 def test_open_index_builds_once(world_dir: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from agentgym_seal.environments.searchqa.client import RemoteRetriever
 from agentgym_seal.environments.searchqa.index import save_index, search_documents
 from agentgym_seal.environments.searchqa.server import RetrievalServer, ServerLimits
+from agentgym_seal.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -195,11 +197,72 @@ class HeldRetriever:
     def __init__(self, inner: Any) -> None:
         self.inner, self.kind, self.docs = inner, inner.kind, inner.docs
         self.started, self.release = threading.Event(), threading.Event()
+        self.calls: list[tuple[int, int]] = []  # (queries, k) per search
 
     def search(self, queries: Any, k: int) -> Any:
         self.started.set()
         self.release.wait(timeout=10)
+        self.calls.append((len(queries), k))
         return self.inner.search(queries, k)
+
+
+@pytest.mark.parametrize(("max_batch", "batches"), [(512, 2), (2, 4)])
+def test_requests_queued_during_a_search_form_the_next_batch(bm25: Any, max_batch: int, batches: int) -> None:
+    held = HeldRetriever(bm25)
+    with RetrievalServer(held, port=0, limits=ServerLimits(max_batch_queries=max_batch)) as srv:  # type: ignore[arg-type]
+        client = RemoteRetriever(srv.url)
+        with ThreadPoolExecutor(7) as pool:
+            first = pool.submit(client.search_documents, ["born"], 1)
+            assert held.started.wait(timeout=10)
+            queued = [
+                pool.submit(client.search_documents, [q], k) for q, k in zip("abcdef", [2, 2, 2, 2, 5, 5], strict=True)
+            ]
+            deadline = time.monotonic() + 10
+            while len(srv.batcher._waiting) < 6 and time.monotonic() < deadline:  # all six read and queued
+                time.sleep(0.01)
+            held.release.set()
+            assert len(first.result()[0]) == 1 and [len(f.result()[0]) for f in queued] == [2, 2, 2, 2, 5, 5]
+        assert srv.batcher.batches == batches  # the held one, then the six in one batch (or three of two)
+    if max_batch == 512:
+        assert held.calls == [(1, 1), (4, 2), (2, 5)] or held.calls == [(1, 1), (2, 5), (4, 2)]  # a search per topk
+
+
+def test_a_failing_search_answers_500_and_the_server_keeps_serving(bm25: Any) -> None:
+    class Failing(HeldRetriever):
+        def search(self, queries: Any, k: int) -> Any:
+            if "boom" in queries:
+                raise ValueError("boom")
+            return self.inner.search(queries, k)
+
+    with RetrievalServer(Failing(bm25), port=0) as srv:  # type: ignore[arg-type]
+        status, data = post(srv, json.dumps({"queries": ["boom"]}))
+        assert status == 500 and data["error"] == "search failed: ValueError: boom"
+        assert post(srv, json.dumps({"queries": ["born"]}))[0] == 200
+
+
+def test_a_stalled_client_is_dropped_after_the_idle_timeout(bm25: Any) -> None:
+    with RetrievalServer(bm25, port=0, limits=ServerLimits(idle_timeout_s=0.3)) as srv:
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        sock.sendall(b"POST /retrieve HTTP/1.1\r\n")  # and never the rest
+        start = time.monotonic()
+        assert sock.recv(10) == b""
+        assert 0.2 < time.monotonic() - start < 5
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"default_topk": 200}, "default topk 200 is above max_topk 100"),
+        ({"batch_wait_ms": -1.0}, "batch_wait_ms must be in"),
+        ({"batch_wait_ms": float("nan")}, "batch_wait_ms must be in"),
+        ({"max_queries": 0}, "max_queries must be a positive integer"),
+        ({"idle_timeout_s": float("inf")}, "idle_timeout_s must be positive and finite"),
+    ],
+)
+def test_impossible_limits_fail_at_start(limits: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ServerLimits(**limits)
 
 
 @pytest.mark.parametrize("loop_thread", ["start", "serve_forever"])
@@ -245,7 +308,7 @@ def test_32_concurrent_clients_get_their_own_answers(server: RetrievalServer, bm
     assert [[h["document"]["id"] for h in row] for row in answers] == [
         [h["document"]["id"] for h in row] for row in expected
     ]
-    assert server.batcher.batches - batches_before <= len(asked)  # concurrent requests share batches
+    assert server.batcher.batches - batches_before < len(asked)  # concurrent requests share batches
 
 
 @pytest.mark.slow
@@ -279,3 +342,5 @@ def test_cli_serve_retriever(bm25: Any, tmp_path: Path) -> None:
         proc.wait(timeout=10)
     bad = subprocess.run([*cli[:-4], "--index", str(tmp_path / "missing")], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "no index manifest" in bad.stderr
+    bad = subprocess.run([*cli, "--topk", "200"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "raise --max-topk" in bad.stderr
