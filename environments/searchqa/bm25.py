@@ -51,7 +51,6 @@ def _top_k(scores: np.ndarray[Any, Any], k: int) -> list[Hit]:
                 break
             hits.append(Hit(i, float(scores[i])))
             scores[i] = -np.inf
-        order = np.array([h.index for h in hits], dtype=np.int64)
     else:
         matched = np.flatnonzero(scores > 0)  # ascending positions
         if len(matched) > k:
@@ -62,7 +61,7 @@ def _top_k(scores: np.ndarray[Any, Any], k: int) -> list[Hit]:
         order = matched[np.lexsort((matched, -scores[matched]))]
         hits = [Hit(int(i), float(scores[i])) for i in order]
     if len(hits) < k:
-        taken = set(order.tolist())
+        taken = {h.index for h in hits}
         fill = (i for i in range(len(scores)) if i not in taken)
         hits += [Hit(i, 0.0) for i in itertools.islice(fill, k - len(hits))]
     return hits

@@ -340,6 +340,10 @@ class RetrievalServer:
         """``http://host:port/retrieve``."""
         return f"http://{self._socket.getsockname()[0]}:{self.port}/retrieve"
 
+    @property
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
     def health(self) -> dict[str, Any]:
         """What ``GET /health`` answers."""
         return {
@@ -426,7 +430,7 @@ class RetrievalServer:
         assert task is not None
         self._connections[task] = False
         try:
-            while not (self._stop is not None and self._stop.is_set()) and await self._exchange(task, reader, writer):
+            while not self._stopping and await self._exchange(task, reader, writer):
                 pass
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass  # the client went away, or stalled past idle_timeout_s
@@ -451,21 +455,22 @@ class RetrievalServer:
                 self._connections[task] = True
                 head = parse_head(raw)
                 length = head.content_length(self.limits.max_body_bytes)
-            except asyncio.LimitOverrunError:
-                error = BadRequest(
-                    f"request line and headers above {self.limits.max_head_bytes} bytes",
-                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+            except (asyncio.LimitOverrunError, BadRequest) as exc:  # the framing cannot be trusted: answer, close
+                error = (
+                    exc
+                    if isinstance(exc, BadRequest)
+                    else BadRequest(
+                        f"request line and headers above {self.limits.max_head_bytes} bytes",
+                        HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    )
                 )
-                writer.write(encode_response(error.status, _json({"error": str(error)}), keep_alive=False))
-                return False
-            except BadRequest as error:  # the framing cannot be trusted: answer, then close
                 writer.write(encode_response(error.status, _json({"error": str(error)}), keep_alive=False))
                 return False
             if head.expects_continue:
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = await reader.readexactly(length) if length else b""
         status, payload = await self._route(head, body)
-        keep_alive = head.keep_alive and not (self._stop is not None and self._stop.is_set())
+        keep_alive = head.keep_alive and not self._stopping
         writer.write(encode_response(status, payload, keep_alive))
         async with asyncio.timeout(self.limits.idle_timeout_s):  # a client that never reads its answers
             await writer.drain()
