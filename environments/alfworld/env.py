@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,9 @@ class ALFWorldConfig:
             drawn from the first ones, never showed). Generated games only.
         won_reward: Reward for winning (the paper's 10).
         invalid_format_penalty: Subtracted on a step whose message format is invalid (SPEC 7.3).
+        pickup_reward: Added the first time in an episode the agent picks up an object of the task's target
+            type (a subgoal reward; the paper's reward is the win alone, so the default is 0). The target type
+            is the game's ``pddl_params.object_target`` (``traj_data.json``, generated and real games alike).
         cache_dir: Where generated games are cached (default ``~/.cache/agentgym_seal``).
         expert: Whose moves :meth:`ALFWorldTextEnv.expert_action` returns: ``planner`` (knows where
             everything is) or ``explorer`` (searches unvisited receptacles first; better SFT demos).
@@ -58,6 +63,7 @@ class ALFWorldConfig:
     first_game: int = 0
     won_reward: float = 10.0
     invalid_format_penalty: float = 0.1
+    pickup_reward: float = 0.0
     cache_dir: str | None = field(default=None)
     expert: Literal["planner", "explorer"] = "planner"
 
@@ -76,6 +82,9 @@ class ALFWorldConfig:
             raise ConfigError.bad_option("difficulty", self.difficulty, DIFFICULTIES, where=where)
         if self.expert not in ("planner", "explorer"):
             raise ConfigError.bad_option("expert", self.expert, ["planner", "explorer"], where=where)
+        reward = self.pickup_reward
+        if isinstance(reward, bool) or not isinstance(reward, int | float) or not math.isfinite(reward):
+            raise ConfigError.bad_option("pickup_reward", self.pickup_reward, ["a finite float"], where=where)
         if self.games_per_type is not None and self.games_per_type < 1:
             raise ConfigError.bad_option("games_per_type", self.games_per_type, ["an int >= 1", None], where=where)
         if isinstance(self.first_game, bool) or not isinstance(self.first_game, int) or self.first_game < 0:
@@ -156,6 +165,8 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._last_obs = ""
         self._anchor = ""
         self._explorer = ExplorerState(np.random.default_rng(0))
+        self._target = ""
+        self._picked_target = False
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -168,6 +179,8 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._executed = []
         self._explorer = ExplorerState(np.random.default_rng(int(self.np_random.integers(1 << 62))))
         self._goal = _goal_of(self._state.feedback)
+        self._target = _object_target(game.game_file)
+        self._picked_target = False
         self._last_obs = self._anchor = self._state.feedback
         return self._last_obs, self._info(action="", format_valid=True, action_valid=True)
 
@@ -196,6 +209,9 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
             obs = f"{obs} (Invalid format: {parsed_error}. {hint})"
         won = self._state.won
         reward = self.config.won_reward * float(won) - (0.0 if format_valid else self.config.invalid_format_penalty)
+        if action_valid and self._picks_up_target(obs):
+            self._picked_target = True
+            reward += self.config.pickup_reward
         self._last_obs = obs
         return obs, reward, won, False, self._info(command, format_valid, action_valid)
 
@@ -235,6 +251,12 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         return "" if self._game is None else self._game.task_type
 
     # -- internals -----------------------------------------------------------------------------------
+    def _picks_up_target(self, feedback: str) -> bool:
+        """Whether ``feedback`` is the first pick-up of an object of the target type this episode."""
+        if self._picked_target or not self._target:
+            return False
+        return feedback.startswith(f"You pick up the {self._target} ")
+
     def _load(self, game: GameRef) -> None:
         if self._engine is None:
             self._engine = AlfredEngine.open(game.game_file)
@@ -271,6 +293,15 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
 
 def _visible(commands: Sequence[str]) -> list[str]:
     return [c for c in commands if c not in _HIDDEN_COMMANDS]
+
+
+def _object_target(game_file: Path) -> str:
+    """The lower-case target object type of a game (``""`` when its ``traj_data.json`` does not say)."""
+    try:
+        data = json.loads((Path(game_file).parent / "traj_data.json").read_text())
+        return str(data["pddl_params"]["object_target"]).lower()
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def _goal_of(intro: str) -> str:

@@ -161,6 +161,8 @@ def test_close_twice_and_step_before_reset() -> None:
         ({"games_per_type": 0}, "option 'games_per_type'"),
         ({"first_game": -1}, "option 'first_game'"),
         ({"first_game": True}, "option 'first_game'"),
+        ({"pickup_reward": float("nan")}, "option 'pickup_reward'"),
+        ({"pickup_reward": "one"}, "option 'pickup_reward'"),
         ({"first_game": 3, "data_dir": "/nonexistent"}, "first_game=3 selects generated games, but data_dir is set"),
     ],
 )
@@ -245,3 +247,42 @@ def test_explorer_searches_before_it_finds_and_still_wins(task_type: str) -> Non
     assert sum(len(t) for t in explored) >= sum(len(t) for t in planned)
     assert explorer.unwrapped.expert_action() is None  # won: no further move
     planner.close(), explorer.close()
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_pickup_reward_is_paid_once_on_the_first_pickup_of_the_target(task_type: str) -> None:
+    env = make(task_types=[task_type], action_format="plain", pickup_reward=1.5)
+    for seed in range(2):
+        traj = play_expert_episode(env, seed=seed)
+        target = env.unwrapped._target
+        assert target, "the game's traj_data.json names the target type"
+        rewards = [(t.action, t.reward) for t in traj.transitions]
+        paid = [a for a, r in rewards if r in (1.5, 11.5)]
+        first_take = next(a for a in (t.action for t in traj.transitions) if a.startswith(f"take {target} "))
+        assert paid == [first_take], rewards  # once, on the target's first pickup (two-object tasks: not twice)
+        assert sum(r for _, r in rewards) == pytest.approx(11.5)
+    env.close()
+
+
+def test_pickup_reward_ignores_other_objects_and_defaults_to_zero() -> None:
+    env = make(task_types=["pick_and_place_simple"], action_format="plain", pickup_reward=1.0)
+    plain = make(task_types=["pick_and_place_simple"], action_format="plain")
+    for seed in range(40):  # find a room where a distractor can be taken
+        _, info = env.reset(seed=seed)
+        target = env.unwrapped._target
+        for go in [a for a in info["admissible_actions"] if a.startswith("go to ")]:
+            info = env.step(go)[4]
+            takes = [a for a in info["admissible_actions"] if a.startswith("take ")]
+            other = next((a for a in takes if not a.startswith(f"take {target} ")), None)
+            if other is not None:
+                _, reward, *_ = env.step(other)
+                assert reward == 0.0, other
+                break
+        else:
+            continue
+        break
+    else:
+        pytest.fail("no distractor found in 40 tiny rooms")
+    traj = play_expert_episode(plain, seed=0)
+    assert [t.reward for t in traj.transitions[:-1]] == [0.0] * (len(traj) - 1)
+    env.close(), plain.close()
