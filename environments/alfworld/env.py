@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,8 @@ class ALFWorldConfig:
         invalid_format_penalty: Subtracted on a step whose message format is invalid (SPEC 7.3).
         pickup_reward: Added the first time in an episode the agent picks up an object of the task's target
             type (a subgoal reward; the paper's reward is the win alone, so the default is 0). The target type
-            is the game's ``pddl_params.object_target`` (``traj_data.json``, generated and real games alike).
+            is the game's ``pddl_params.object_target`` (``traj_data.json``, generated and real games alike:
+            :attr:`GameRef.object_target <agentgym_seal.environments.alfworld.games.GameRef.object_target>`).
         cache_dir: Where generated games are cached (default ``~/.cache/agentgym_seal``).
         expert: Whose moves :meth:`ALFWorldTextEnv.expert_action` returns: ``planner`` (knows where
             everything is) or ``explorer`` (searches unvisited receptacles first; better SFT demos).
@@ -165,7 +165,6 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._last_obs = ""
         self._anchor = ""
         self._explorer = ExplorerState(np.random.default_rng(0))
-        self._target = ""
         self._picked_target = False
 
     # -- Gymnasium API -------------------------------------------------------------------------------
@@ -179,7 +178,6 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._executed = []
         self._explorer = ExplorerState(np.random.default_rng(int(self.np_random.integers(1 << 62))))
         self._goal = _goal_of(self._state.feedback)
-        self._target = _object_target(game.game_file)
         self._picked_target = False
         self._last_obs = self._anchor = self._state.feedback
         return self._last_obs, self._info(action="", format_valid=True, action_valid=True)
@@ -253,9 +251,8 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
     # -- internals -----------------------------------------------------------------------------------
     def _picks_up_target(self, feedback: str) -> bool:
         """Whether ``feedback`` is the first pick-up of an object of the target type this episode."""
-        if self._picked_target or not self._target:
-            return False
-        return feedback.startswith(f"You pick up the {self._target} ")
+        target = "" if self._game is None else self._game.object_target
+        return not self._picked_target and bool(target) and feedback.startswith(f"You pick up the {target} ")
 
     def _load(self, game: GameRef) -> None:
         if self._engine is None:
@@ -293,15 +290,6 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
 
 def _visible(commands: Sequence[str]) -> list[str]:
     return [c for c in commands if c not in _HIDDEN_COMMANDS]
-
-
-def _object_target(game_file: Path) -> str:
-    """The lower-case target object type of a game (``""`` when its ``traj_data.json`` does not say)."""
-    try:
-        data = json.loads((Path(game_file).parent / "traj_data.json").read_text())
-        return str(data["pddl_params"]["object_target"]).lower()
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
 
 
 def _goal_of(intro: str) -> str:

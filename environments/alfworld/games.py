@@ -32,10 +32,17 @@ TRAJ_FILE = "traj_data.json"
 
 @dataclass(frozen=True)
 class GameRef:
-    """A game file and its task type."""
+    """A game file, its task type and the type of object its task is about (lower case, e.g. ``"cup"``)."""
 
     game_file: Path
     task_type: str
+    object_target: str = ""
+
+
+def game_ref(folder: Path, traj: dict[str, Any]) -> GameRef:
+    """The :class:`GameRef` of ``folder``, given its ``traj_data.json`` as read by :func:`read_game_folder`."""
+    params = traj.get("pddl_params") or {}
+    return GameRef(folder / GAME_FILE, str(traj["task_type"]), str(params.get("object_target") or "").lower())
 
 
 class GameSource(Protocol):
@@ -107,17 +114,19 @@ def generate_game(folder: Path, split: Split, task_type: str, index: int, diffic
     return folder / GAME_FILE
 
 
-def _is_intact(folder: Path) -> bool:
+def _intact_traj(folder: Path) -> dict[str, Any] | None:
+    """The ``traj_data.json`` of a generated game folder, or ``None`` if the game is missing, corrupt or stale."""
     try:
         game, traj = read_game_folder(folder)
     except GameDataError:
-        return False
+        return None
     meta = traj.get("agentgym_seal", {})
-    return bool(
+    intact = (
         meta.get("generator_version") == GENERATOR_VERSION
         and meta.get("game_sha256") == _digest(json.dumps(game))
         and game.get("solvable")
     )
+    return traj if intact else None
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,11 @@ class GeneratedGames:
     def game(self, task_type: str, index: int) -> GameRef:
         """Returns game ``index`` of ``task_type``, generating it if it is not cached intact."""
         folder = self.folder(task_type, index)
-        if not _is_intact(folder):
+        traj = _intact_traj(folder)
+        if traj is None:
             generate_game(folder, self.split, task_type, index, self.difficulty)
-        return GameRef(folder / GAME_FILE, task_type)
+            traj = read_game_folder(folder)[1]
+        return game_ref(folder, traj)
 
     def draw(self, rng: np.random.Generator) -> GameRef:
         """Selects a game with ``rng``."""
@@ -182,7 +193,7 @@ class FolderGames:
             except GameDataError:
                 continue
             if traj["task_type"] in task_types and game.get("solvable", False):
-                refs.append(GameRef(folder / GAME_FILE, traj["task_type"]))
+                refs.append(game_ref(folder, traj))
         if not refs:
             raise GameDataError(
                 f"no solvable ALFWorld games of types {list(task_types)} under {base}. Expected folders holding "

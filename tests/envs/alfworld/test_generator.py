@@ -94,7 +94,9 @@ def test_corrupt_cached_game_is_regenerated(tmp_path: Path) -> None:
     again = source.game("pick_and_place_simple", 1)
     assert again.game_file.read_text() == original
     (ref.game_file.parent / "traj_data.json").unlink()
-    assert source.game("pick_and_place_simple", 1).game_file.read_text() == original
+    regenerated = source.game("pick_and_place_simple", 1)
+    assert regenerated.game_file.read_text() == original
+    assert regenerated.object_target == ref.object_target == again.object_target != ""  # read back after regenerating
     assert not [p for p in ref.game_file.parent.parent.iterdir() if p.name.startswith(".")]  # no temp leftovers
 
 
@@ -104,6 +106,8 @@ def test_data_dir_loads_games_in_alfworld_downloaded_layout(tmp_path: Path) -> N
     assert len(folders) == 4 and all(f.startswith("trial_") for f in folders)
     source = FolderGames.scan(tmp_path, "valid_seen", ["look_at_obj_in_light"])
     assert len(source.games) == 2
+    for ref in source.games:  # ALFWorld's folder names carry the target: <task_type>-<Object>-None-<Parent>-<scene>
+        assert ref.object_target == ref.game_file.parent.parent.name.split("-")[1].lower()
     env = gymnasium.make("ALFWorldText-v0", data_dir=str(tmp_path), split="valid_seen", action_format="plain")
     _, info = env.reset(seed=0)
     assert info["task_type"] in ("look_at_obj_in_light", "pick_two_obj_and_place")
