@@ -9,6 +9,7 @@ which would triple the step cost.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,27 @@ _LOGIC_CACHE_SIZE = 64  # whole game grammars (one per game; hits for the G copi
 _RULE_CACHE_SIZE = 8192  # single grammar rules (most are shared by every game)
 
 
-def _memoise(module: Any, name: str, size: int, *, bypass: str | None = None) -> None:
+def _keeping_argv(fn: Any) -> Any:
+    """``fn`` with the caller's ``sys.argv`` restored afterwards (Fast Downward's translator overwrites it)."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        saved = sys.argv
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            sys.argv = saved
+
+    return call
+
+
+def _memoise(module: Any, name: str, size: int, *, bypass: str | None = None, keep_argv: bool = False) -> None:
     """Replaces ``module.name`` (a pure function of hashable arguments) by an LRU-cached copy, once."""
     original = getattr(module, name)
     if getattr(original, "_agentgym_memoised", False):
         return
+    if keep_argv:
+        original = _keeping_argv(original)
     cached = functools.lru_cache(maxsize=size)(original)
 
     def memoised(*args: Any, **kwargs: Any) -> Any:
@@ -55,13 +72,14 @@ def _install_parse_caches() -> None:
     the G copies of a group (and every later episode of a game) redo identical work. Three pure
     functions of their text arguments are cached:
 
-    - ``fast_downward.pddl2sas(domain, problem, optimize)`` (TextWorld only reads the task it returns);
+    - ``fast_downward.pddl2sas(domain, problem, optimize)`` (TextWorld only reads the task it returns; its
+      translator overwrites ``sys.argv``, so the caller's is put back after each call);
     - the game grammar's parse (``logic._parse_and_convert``; ``GameLogic`` copies the actions and rules
       it returns into its own containers);
     - each grammar rule's parse (``textgen._parse_and_convert``; rules are shared by almost every game and
       TextWorld deep-copies a rule's symbols before expanding them).
     """
-    _memoise(require("fast_downward", "alfworld"), "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose")
+    _memoise(require("fast_downward", "alfworld"), "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose", keep_argv=True)
     _memoise(require("textworld.envs.pddl.logic", "alfworld"), "_parse_and_convert", _LOGIC_CACHE_SIZE)
     _memoise(require("textworld.envs.pddl.textgen", "alfworld"), "_parse_and_convert", _RULE_CACHE_SIZE)
 

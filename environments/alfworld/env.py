@@ -15,6 +15,7 @@ from agentgym_seal.checkers import load_tool_schema, parse_message
 from agentgym_seal.checkers.format import ACTION_FORMATS, ActionFormat
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
+from agentgym_seal.reset_options import read_reset_options
 from agentgym_seal.spaces import TextSpace
 
 from .engine import AlfredEngine, EngineState
@@ -169,9 +170,10 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        """Starts a game drawn from the split with ``self.np_random``."""
+        """Starts a game drawn from the split with ``self.np_random`` (``options={"game_index": i}`` picks one)."""
+        picked = read_reset_options(options, where="ALFWorldText-v0", indices={"game_index": len(self._source)})
         super().reset(seed=seed)
-        game = self._source.draw(self.np_random)
+        game = self._source.pick(picked["game_index"]) if "game_index" in picked else self._source.draw(self.np_random)
         self._load(game)
         assert self._engine is not None
         self._state = self._engine.reset()

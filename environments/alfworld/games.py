@@ -46,10 +46,18 @@ def game_ref(folder: Path, traj: dict[str, Any]) -> GameRef:
 
 
 class GameSource(Protocol):
-    """Something that selects a game with the env's RNG."""
+    """Something that selects a game with the env's RNG, or by its index in the pool."""
 
     def draw(self, rng: np.random.Generator) -> GameRef:
         """Returns the game selected by ``rng`` (materialising it if needed)."""
+        ...
+
+    def __len__(self) -> int:
+        """The number of games in the pool."""
+        ...
+
+    def pick(self, index: int) -> GameRef:
+        """Returns game ``index`` of the pool (``0 <= index < len(self)``)."""
         ...
 
 
@@ -164,6 +172,14 @@ class GeneratedGames:
         task_type = self.task_types[int(rng.integers(len(self.task_types)))]
         return self.game(task_type, self.first_game + int(rng.integers(self.games_per_type)))
 
+    def __len__(self) -> int:
+        return len(self.task_types) * self.games_per_type
+
+    def pick(self, index: int) -> GameRef:
+        """Game ``index % games_per_type`` (after ``first_game``) of task type ``index // games_per_type``."""
+        task_type, offset = divmod(index, self.games_per_type)
+        return self.game(self.task_types[task_type], self.first_game + offset)
+
 
 @dataclass(frozen=True)
 class FolderGames:
@@ -204,6 +220,13 @@ class FolderGames:
     def draw(self, rng: np.random.Generator) -> GameRef:
         """Selects a game uniformly with ``rng``."""
         return self.games[int(rng.integers(len(self.games)))]
+
+    def __len__(self) -> int:
+        return len(self.games)
+
+    def pick(self, index: int) -> GameRef:
+        """The ``index``-th solvable game, in path order."""
+        return self.games[index]
 
 
 def export_games(
