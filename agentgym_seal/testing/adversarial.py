@@ -20,7 +20,6 @@ import gymnasium
 import numpy as np
 from rich.table import Table
 
-from agentgym_seal.deps import require
 from agentgym_seal.testing.contract import admissible_actions, reset_checked, short_repr, step_checked
 from agentgym_seal.testing.fuzz import FUZZ_FRAGMENTS
 
@@ -69,51 +68,95 @@ def _edit(text: str, op: int, pos: int, payload: str) -> str:
     return text.upper() if pos % 2 else text.title()
 
 
-def fuzz_actions() -> Any:
-    """A Hypothesis strategy of :class:`FuzzAction`, every kind of hostile input listed in the module docstring."""
-    st = require("hypothesis.strategies", "dev")
+def _literal(kind: str, strategy: Any) -> Any:
+    return strategy.map(lambda text: FuzzAction(kind, text))
+
+
+def _around(kind: str, prefix: Any, suffix: Any, edits: Any = None) -> Any:
+    from hypothesis import strategies as st
+
+    edits = st.just(()) if edits is None else edits
+    return st.builds(FuzzAction, st.just(kind), prefix, suffix, st.integers(0, 10_000), edits)
+
+
+def _character_attacks(st: Any) -> list[Any]:
+    """Lone surrogates, NUL and control characters: bare, and inside an admissible action."""
     surrogate = st.integers(0xD800, 0xDFFF).map(chr)  # lone surrogates: text strategies never make them
     control = st.sampled_from([chr(i) for i in (*range(32), *range(0x7F, 0xA0))])
-    fragment = st.sampled_from(FUZZ_FRAGMENTS)
+    bare_surrogate = st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), surrogate, st.text(max_size=10))
+    tagged = st.just("<think>x</think><action>")
+    return [
+        _literal("surrogates", bare_surrogate),
+        _around(
+            "surrogates",
+            tagged,
+            surrogate.map(lambda c: c + "</action>"),
+            st.tuples(st.tuples(st.just(1), st.integers(0, 50), surrogate)),
+        ),
+        _literal("nul and control", st.lists(control, min_size=1, max_size=200).map("".join)),
+        _around(
+            "nul and control",
+            st.just("<think>\x00</think><action>"),
+            st.just("\x00</action>"),
+            st.lists(st.tuples(st.just(1), st.integers(0, 50), control), max_size=3).map(tuple),
+        ),
+    ]
+
+
+def _size_attacks(st: Any) -> list[Any]:
+    """1 MB and 64 KB strings, and runs of newlines and spaces (up to 100,000), bare and inside the tags."""
+    units = st.sampled_from(["\n", " ", "\r\n", "\t", "\n \n", " \u3000"])
+    runs = st.builds(lambda unit, n: unit * n, units, st.integers(1, 100_000))
+    sizes = st.sampled_from([ONE_MB, 1 << 16])
+    huge = st.builds(lambda unit, n: (unit * (n // len(unit) + 1))[:n], st.text(min_size=1, max_size=20), sizes)
+    return [
+        _literal("huge", huge),
+        _literal("whitespace runs", runs),
+        _around(
+            "whitespace runs", runs.map(lambda r: f"<think>{r}</think><action>"), runs.map(lambda r: r + "</action>")
+        ),
+    ]
+
+
+def _tag_attacks(st: Any) -> list[Any]:
+    """Unbalanced, deeply nested and injected tags (a closing tag and a second action inside an argument)."""
     tag = st.sampled_from(_TAGS)
-    edit = st.tuples(st.integers(0, 5), st.integers(0, 200), st.text(max_size=8))
-
-    def literal(kind: str, strategy: Any) -> Any:
-        return strategy.map(lambda text: FuzzAction(kind, text))
-
-    def around(kind: str, prefix: Any, suffix: Any, edits: Any = st.just(())) -> Any:
-        return st.builds(FuzzAction, st.just(kind), prefix, suffix, st.integers(0, 10_000), edits)
-
-    runs = st.builds(lambda unit, n: unit * n, st.sampled_from(["\n", " ", "\r\n", "\t", "\n \n", " \u3000"]),
-                     st.integers(1, 100_000))  # fmt: skip
-    huge = st.builds(lambda unit, n: (unit * (n // max(len(unit), 1) + 1))[:n],
-                     st.text(min_size=1, max_size=20), st.sampled_from([ONE_MB, 1 << 16]))  # fmt: skip
+    fragment = st.sampled_from(FUZZ_FRAGMENTS)
     opens = st.builds(lambda t, n: f"<{t}>" * n, tag, st.integers(1, 5000))
+    injected = st.builds(lambda t, rest: f"</action></{t}><{t}>{rest}</action>", tag, fragment)
+    tagged = st.just("<think>x</think><action>")
+    return [
+        _literal("unbalanced tags", st.lists(fragment, min_size=1, max_size=40).map("".join)),
+        _literal("nested tags", st.builds(lambda o, t: o + t, opens, st.text(max_size=20))),
+        _around(
+            "nested tags", st.just("<think><think>x</think></think><action><action>"), st.just("</action></action>")
+        ),
+        _around("tag injection", tagged, injected),
+        _around(
+            "tag injection", st.just("<think>x</think><action>search["), st.just("</action><action>click[x]]</action>")
+        ),
+    ]
+
+
+def fuzz_actions() -> Any:
+    """A Hypothesis strategy of :class:`FuzzAction`, every kind of hostile input listed in the module docstring."""
+    from hypothesis import strategies as st  # imported on use: it costs ~0.3 s
+
+    edit = st.tuples(st.integers(0, 5), st.integers(0, 200), st.text(max_size=8))
+    corrupted = _around(
+        "corrupted admissible",
+        st.sampled_from(["", "<think>x</think><action>"]),
+        st.sampled_from(["", "</action>", "]"]),
+        st.lists(edit, min_size=1, max_size=3).map(tuple),
+    )
     return st.one_of(
-        literal("surrogates", st.builds(lambda a, s, b: a + s + b, st.text(max_size=10), surrogate,
-                                        st.text(max_size=10))),  # fmt: skip
-        around("surrogates", st.just("<think>x</think><action>"), st.builds(lambda s: s + "</action>", surrogate),
-               st.tuples(st.tuples(st.just(1), st.integers(0, 50), surrogate))),  # fmt: skip
-        literal("nul and control", st.lists(control, min_size=1, max_size=200).map("".join)),
-        around("nul and control", st.just("<think>\x00</think><action>"), st.just("\x00</action>"),
-               st.lists(st.tuples(st.just(1), st.integers(0, 50), control), max_size=3).map(tuple)),  # fmt: skip
-        literal("huge", huge),
-        literal("whitespace runs", runs),
-        around("whitespace runs", runs.map(lambda r: "<think>" + r + "</think><action>"),
-               runs.map(lambda r: r + "</action>")),  # fmt: skip
-        literal("unbalanced tags", st.lists(fragment, min_size=1, max_size=40).map("".join)),
-        literal("nested tags", st.builds(lambda o, t: o + t, opens, st.text(max_size=20))),
-        around("nested tags", st.just("<think><think>x</think></think><action><action>"),
-               st.just("</action></action>")),  # fmt: skip
-        around("tag injection", st.just("<think>x</think><action>"),
-               st.builds(lambda t, rest: f"</action></{t}><{t}>{rest}</action>", tag, fragment)),  # fmt: skip
-        around("tag injection", st.just("<think>x</think><action>search["),
-               st.just("</action><action>click[buy now]]</action>")),  # fmt: skip
-        around("corrupted admissible", st.sampled_from(["", "<think>x</think><action>"]),
-               st.sampled_from(["", "</action>", "]"]), st.lists(edit, min_size=1, max_size=3).map(tuple)),  # fmt: skip
-        literal("random text", st.text(max_size=300)),
-        around(BASELINE_KIND, st.just("<think>fuzz</think><action>"), st.just("</action>")),
-        around(BASELINE_KIND, st.just(""), st.just("")),
+        *_character_attacks(st),
+        *_size_attacks(st),
+        *_tag_attacks(st),
+        corrupted,
+        _literal("random text", st.text(max_size=300)),
+        _around(BASELINE_KIND, st.just("<think>fuzz</think><action>"), st.just("</action>")),
+        _around(BASELINE_KIND, st.just(""), st.just("")),
     )
 
 
@@ -191,8 +234,9 @@ def check_adversarial(
     Raises:
         EnvCheckError: A step raised or returned an invalid result (Hypothesis' shrunk episode in the message).
     """
-    hypothesis = require("hypothesis", "dev")
-    st = require("hypothesis.strategies", "dev")
+    import hypothesis
+    from hypothesis import strategies as st
+
     out = report if report is not None else AdversarialReport()
     settings = hypothesis.settings(
         max_examples=episodes,

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Random actions sent by the "fuzz" check.
 FUZZ_ACTIONS: int = 200
+#: Episodes of hostile messages played by the "adversarial" check (up to 30 actions each).
+ADVERSARIAL_EPISODES: int = 20
 #: Most steps per episode of the "seeded determinism" check.
 DETERMINISM_STEPS: int = 50
 #: Most expert steps per episode when the env has no time limit of its own.
@@ -138,6 +140,13 @@ def _fuzz_check(env_id: str, kwargs: Mapping[str, Any], seed: int) -> str:
     return f"{FUZZ_ACTIONS} random actions (seed={seed}) stepped without error"
 
 
+def _adversarial_check(env_id: str, kwargs: Mapping[str, Any], seed: int) -> str:
+    from agentgym_seal.testing.adversarial import check_adversarial
+
+    with _made(env_id, kwargs) as env:
+        return check_adversarial(env, seed=seed, episodes=ADVERSARIAL_EPISODES).summary()
+
+
 def _determinism_check(env_id: str, kwargs: Mapping[str, Any], seed: int, episodes: int) -> str:
     check_seeded_determinism(
         lambda: gymnasium.make(env_id, **kwargs),
@@ -200,7 +209,9 @@ def validate_env(
 ) -> ValidationReport:
     """Runs the named conformance checks on a registered env id.
 
-    The checks are "agentgym check_env", "gymnasium check_env", "fuzz", "seeded determinism" and,
+    The checks are "agentgym check_env", "gymnasium check_env", "fuzz", "adversarial" (hostile messages
+    from :func:`~agentgym_seal.testing.adversarial.fuzz_actions`; its detail reports step times), "seeded
+    determinism" and,
     when the env's :class:`~agentgym_seal.registration.EnvEntry` has ``has_expert=True``, "expert
     solvability" (the expert must win each of ``episodes`` episodes, seeds ``seed``,
     ``seed + 1``, ..., with ``action_format="plain"``). Each check builds its own envs with
@@ -224,6 +235,7 @@ def validate_env(
         ("agentgym check_env", partial(_agentgym_check, env_id, kwargs, seed)),
         ("gymnasium check_env", partial(_gymnasium_check, env_id, kwargs)),
         ("fuzz", partial(_fuzz_check, env_id, kwargs, seed)),
+        ("adversarial", partial(_adversarial_check, env_id, kwargs, seed)),
         ("seeded determinism", partial(_determinism_check, env_id, kwargs, seed, episodes)),
     ]
     if entry.has_expert:

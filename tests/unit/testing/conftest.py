@@ -22,7 +22,13 @@ import pytest
 from agentgym_seal import ENVS, EnvEntry, TextSpace, register_env
 from agentgym_seal.errors import DependencyNotInstalled
 
-_ACTION_TAG = re.compile(r"<action>(.*?)</action>", re.DOTALL)
+
+def _tagged_action(message: str) -> str | None:
+    """The text inside the first ``<action>...</action>``, in linear time (a lazy ``<action>(.*?)</action>``
+    regex search is quadratic on a run of unclosed ``<action>`` tags)."""
+    end = message.find("</action>")
+    start = message.rfind("<action>", 0, end) if end >= 0 else -1
+    return None if start < 0 else message[start + len("<action>") : end]
 _GUESS = re.compile(r"guess (\d{1,3})")
 
 
@@ -65,8 +71,8 @@ class GuessEnv(gymnasium.Env[str, str]):
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         anchor, command = self._obs, action
         if self.action_format == "tagged":
-            match = _ACTION_TAG.search(action)
-            if match is None:
+            tagged = _tagged_action(action)
+            if tagged is None:
                 self._obs = "Invalid format: put one action inside <action></action>."
                 return (
                     self._obs,
@@ -75,7 +81,7 @@ class GuessEnv(gymnasium.Env[str, str]):
                     False,
                     self._info(won=False, format_valid=False, action_valid=False, anchor=anchor),
                 )
-            command = match.group(1)
+            command = tagged
         match = _GUESS.fullmatch(command.strip().lower())
         if match is None or int(match.group(1)) > self.max_number:
             self._obs = "Nothing happens."
@@ -147,6 +153,14 @@ class RaisesOnSecondCloseEnv(GuessEnv):
         if self._closed:
             raise RuntimeError("simulator already shut down")
         self._closed = True
+
+
+class RaisesOnSurrogateEnv(GuessEnv):
+    """Bug: encodes the message as UTF-8, which a lone surrogate cannot be."""
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        action.encode("utf-8")
+        return super().step(action)
 
 
 class IntRewardEnv(GuessEnv):

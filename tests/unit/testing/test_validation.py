@@ -14,6 +14,7 @@ ALL_CHECKS = [
     "agentgym check_env",
     "gymnasium check_env",
     "fuzz",
+    "adversarial",
     "seeded determinism",
     "expert solvability",
 ]
@@ -71,7 +72,7 @@ def test_unknown_id_raises_with_a_suggestion(envs: ModuleType, register: Registe
 
 def test_assert_env_valid_lists_the_failed_checks(envs: ModuleType, register: RegisterFn) -> None:
     assert assert_env_valid(register(envs.GuessEnv), episodes=1).passed
-    with pytest.raises(AssertionError, match=r"3/4 checks passed; failed:\n- agentgym check_env: EnvCheckError"):
+    with pytest.raises(AssertionError, match=r"4/5 checks passed; failed:\n- agentgym check_env: EnvCheckError"):
         assert_env_valid(register(envs.UnpicklableEnv, has_expert=False), episodes=1)
 
 
@@ -92,3 +93,10 @@ def test_table_keeps_brackets_and_shows_the_verdicts() -> None:
     assert "1.25" in text
     assert report.summary() == "X-v0: 1/2 checks passed"
     assert report.failures == report.results[1:]
+
+
+def test_adversarial_check_catches_what_the_fuzz_check_misses(envs: ModuleType, register: RegisterFn) -> None:
+    report = validate_env(register(envs.RaisesOnSurrogateEnv, has_expert=False), episodes=1)
+    failed = {r.name: r.detail for r in report.failures}
+    assert set(failed) == {"adversarial"}
+    assert "UnicodeEncodeError" in failed["adversarial"]
