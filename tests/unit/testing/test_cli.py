@@ -21,7 +21,7 @@ def test_validate_correct_env_exits_0(
     out = capsys.readouterr().out
     assert "expert solvability" in out
     assert "FAIL" not in out
-    assert f"{env_id}: 5/5 checks passed" in out
+    assert f"{env_id}: 6/6 checks passed" in out
 
 
 def test_validate_passes_options_to_the_env(envs: ModuleType, register: RegisterFn) -> None:
@@ -35,7 +35,7 @@ def test_validate_broken_env_exits_1(
     assert main(["validate", register(envs.RaisesOnSecondCloseEnv), "--episodes", "1"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out
-    assert "4/5 checks passed" in out
+    assert "5/6 checks passed" in out
 
 
 def test_validate_unknown_id_exits_2_with_a_hint(
