@@ -215,17 +215,20 @@ def check_adversarial(
     seed: int = 0,
     episodes: int = 20,
     max_steps: int = 30,
+    min_steps: int = 1,
     steps_after_end: int = 2,
     report: AdversarialReport | None = None,
 ) -> AdversarialReport:
-    """Plays ``episodes`` episodes of :func:`fuzz_actions` on ``env``; every step must return a valid result.
+    """Plays ``episodes`` lists of :func:`fuzz_actions` on ``env``; every step must return a valid result.
 
     Args:
         env: The env (reset at the start of each episode).
         seed: Seed of Hypothesis and of the resets.
-        episodes: Episodes to generate (each up to ``max_steps`` actions).
+        episodes: Action lists to generate (each up to ``max_steps`` actions; an episode that ends before its
+            list does is followed by a reset, counted as one more episode).
         max_steps: Most actions per episode.
-        steps_after_end: Actions still sent once an episode ended, before the next reset.
+        min_steps: Fewest actions per episode (longer episodes send more actions per reset).
+        steps_after_end: Actions still sent once an episode ended, before the env is reset for the rest.
         report: A report to add to (several envs or runs in one table); a new one by default.
 
     Returns:
@@ -249,12 +252,16 @@ def check_adversarial(
 
     @hypothesis.seed(seed)
     @settings
-    @hypothesis.given(st.lists(fuzz_actions(), min_size=1, max_size=max_steps))
+    @hypothesis.given(st.lists(fuzz_actions(), min_size=min_steps, max_size=max_steps))
     def episode(actions: list[FuzzAction]) -> None:
         out.episodes += 1
         _, info = reset_checked(env, seed=seed + out.episodes)
         after_end = 0
         for i, recipe in enumerate(actions):
+            if after_end > steps_after_end:  # the rest of the actions go to a new episode
+                out.episodes += 1
+                _, info = reset_checked(env, seed=seed + out.episodes)
+                after_end = 0
             message = recipe.render(admissible_actions(info))
             kind = AFTER_END_KIND if after_end else recipe.kind
             label = f"{short_repr(message, 60)} [{kind} action #{i} of check_adversarial(env, seed={seed})]"
@@ -262,10 +269,8 @@ def check_adversarial(
             result = step_checked(env, message, label=label)
             out.record(kind, time.perf_counter() - start)
             info = result.info
-            if result.terminated or result.truncated:
+            if after_end or result.terminated or result.truncated:
                 after_end += 1
-                if after_end > steps_after_end:
-                    return
 
     try:
         episode()
