@@ -66,7 +66,7 @@ def test_a_recipe_renders_against_any_admissible_list(pick: int, edits: list[tup
 def test_correct_env_survives_and_the_report_counts_steps(envs: ModuleType, register: RegisterFn) -> None:
     env = gymnasium.make(register(envs.GuessEnv, max_episode_steps=5), action_format="tagged")
     report = check_adversarial(env, seed=3, episodes=15, max_steps=20, steps_after_end=2)
-    assert report.episodes == 15
+    assert report.episodes > 15  # 15 action lists, and a reset whenever an episode ended before its list did
     assert report.actions == sum(len(v) for v in report.step_seconds.values()) > 15
     assert AFTER_END_KIND in report.step_seconds  # the 5-step limit ends episodes; steps went on past it
     assert "stepped without error" in report.summary() and "p99" in report.summary()
