@@ -1,7 +1,9 @@
 """One validator for ``env.reset(options=...)``: every env family reads its reset options through it.
 
-Each family names the options it accepts and, for an index option, how many items it indexes; anything
-else is refused with the same one-line :class:`~agentgym_seal.errors.ConfigError` in every env::
+Each family names the options it accepts and, for an index option, how many items it indexes. A value that
+is not a dict, or an index out of range or not an int, is refused with the same one-line
+:class:`~agentgym_seal.errors.ConfigError` in every env; an option the env does not know is ignored with a
+warning (API checkers such as PettingZoo's pass made-up options to prove ``reset`` accepts them)::
 
     picked = read_reset_options(options, where="SearchQA-v0", indices={"question_index": len(questions)})
     index = picked.get("question_index")  # an int in range, or absent
@@ -9,6 +11,7 @@ else is refused with the same one-line :class:`~agentgym_seal.errors.ConfigError
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 from agentgym_seal.errors import ConfigError
@@ -18,7 +21,7 @@ def read_reset_options(options: object, *, where: str, indices: Mapping[str, int
     """The validated index options of a ``reset(options=...)`` call.
 
     Args:
-        options: What the caller passed: ``None`` or a dict whose keys are among ``indices``.
+        options: What the caller passed: ``None`` or a dict (keys not in ``indices`` are ignored, with a warning).
         where: The env id, named in the error.
         indices: Each accepted option and the number of items it indexes (valid values ``0..n-1``).
 
@@ -26,7 +29,7 @@ def read_reset_options(options: object, *, where: str, indices: Mapping[str, int
         The options given, each an ``int`` in range.
 
     Raises:
-        ConfigError: ``options`` is not a dict, names an unknown option, or an index is not an int in range.
+        ConfigError: ``options`` is not a dict, or an index is not an int in range.
     """
     if options is None:
         return {}
@@ -38,7 +41,8 @@ def read_reset_options(options: object, *, where: str, indices: Mapping[str, int
     picked: dict[str, int] = {}
     for name, value in options.items():
         if name not in indices:
-            raise ConfigError.bad_option("reset option", name, sorted(indices), where=where)
+            warnings.warn(f"reset option {name!r} of {where} is ignored (known: {sorted(indices)})", stacklevel=3)
+            continue
         size = indices[name]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
             allowed = f"an int in 0..{size - 1}" if size > 0 else "nothing (there are no items to pick)"

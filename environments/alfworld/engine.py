@@ -124,6 +124,13 @@ class AlfredEngine:
         game_state, _, _ = self._env.step(command)
         return self._state(game_state)
 
+    def entities(self) -> tuple[frozenset[str], frozenset[str]]:
+        """``(names, types)``: the game's objects and receptacles (``"apple 1"``), the domain's types (``"apple"``)."""
+        infos = self._pddl_env._entity_infos
+        names = {info.name.strip() for info in infos.values() if info.type in ("object", "receptacle") and info.name}
+        types = {key.removesuffix("type") for key, info in infos.items() if info.type in ("otype", "rtype")}
+        return frozenset(names), frozenset(types)
+
     def plan(self) -> list[str]:
         """The planner's remaining plan from the current state (``[]`` if won or unsolvable)."""
         plan: list[str] = self._pddl_env._pddl_state.replan(self._pddl_env._entity_infos)

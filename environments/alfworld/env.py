@@ -22,6 +22,7 @@ from .engine import AlfredEngine, EngineState
 from .explorer import ExplorerState, explorer_action, observe_command
 from .games import DEFAULT_GAMES_PER_TYPE, FolderGames, GameRef, GameSource, GeneratedGames, default_cache_dir
 from .generator import DIFFICULTIES, SPLITS, Difficulty, Split, resolve_difficulty
+from .hallucination import EntityTracker
 from .scenes import TASK_TYPES
 
 #: Commands ALFWorld's grammar offers that agents must not use (verl-agent drops "help" too).
@@ -138,7 +139,9 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
     ## Info
     ``admissible_actions`` (``help`` removed), ``won``, ``task_type``, ``goal``, ``anchor`` (the raw
     observation the next action is taken from, for GiGPO), ``format_valid``, ``action_valid``,
-    ``action`` (the parsed command) and ``game_file``.
+    ``action`` (the parsed command), ``game_file``, and the hallucination flags: ``hallucination`` (the
+    message names an entity, e.g. ``apple 2``, that the game lacks or no observation has shown yet),
+    ``hallucination_kind`` (``"nonexistent"``, ``"unseen"`` or ``""``) and ``hallucinated`` (the names).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - Gymnasium declares it so
@@ -167,6 +170,8 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._anchor = ""
         self._explorer = ExplorerState(np.random.default_rng(0))
         self._picked_target = False
+        self._entities = EntityTracker()
+        self._flags: tuple[str, list[str]] = ("", [])
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -181,6 +186,9 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         self._explorer = ExplorerState(np.random.default_rng(int(self.np_random.integers(1 << 62))))
         self._goal = _goal_of(self._state.feedback)
         self._picked_target = False
+        self._entities = EntityTracker(*self._engine.entities())
+        self._entities.observe(self._state.feedback)
+        self._flags = ("", [])
         self._last_obs = self._anchor = self._state.feedback
         return self._last_obs, self._info(action="", format_valid=True, action_valid=True)
 
@@ -196,11 +204,13 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
             parsed = parse_message(action, self._schema, self.config.action_format)
             format_valid, command, parsed_error = parsed.format_valid, parsed.action, parsed.error
         action_valid = command in self._state.admissible_commands and command not in _HIDDEN_COMMANDS
+        self._flags = self._entities.judge(action if isinstance(action, str) else "")
         if action_valid:
             self._state = self._engine.step(command)
             self._executed.append(command)
             obs = self._state.feedback
             observe_command(self._explorer, command, obs)
+            self._entities.observe(obs)
         else:
             obs = self._schema.no_op_feedback
         self._anchor = obs  # the raw env text, without our format hint (GiGPO anchor, SPEC 0)
@@ -275,6 +285,9 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
             "action_valid": action_valid,
             "action": action,
             "game_file": str(self._game.game_file),
+            "hallucination": bool(self._flags[0]),
+            "hallucination_kind": self._flags[0],
+            "hallucinated": list(self._flags[1]),
         }
 
     def __getstate__(self) -> dict[str, Any]:

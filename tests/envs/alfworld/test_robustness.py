@@ -35,7 +35,6 @@ def test_reset_keeps_the_callers_sys_argv(tmp_path: Path, monkeypatch: pytest.Mo
     [
         ("game_index=3", "dict or None"),
         (["game_index"], "dict or None"),
-        ({"goal_index": 0}, "'goal_index'"),
         ({"game_index": -1}, "'game_index'"),
         ({"game_index": 10**9}, "'game_index'"),
         ({"game_index": "3"}, "'game_index'"),
@@ -52,6 +51,17 @@ def test_bad_reset_options_are_one_line_config_errors(options: Any, named: str) 
         env.close()
     message = str(caught.value)
     assert named in message and "ALFWorldText-v0" in message and "\n" not in message
+
+
+def test_an_unknown_reset_option_is_ignored_with_a_warning() -> None:
+    env = make()
+    try:
+        with pytest.warns(UserWarning, match="reset option 'goal_index' of ALFWorldText-v0 is ignored"):
+            _, info = env.reset(seed=0, options={"goal_index": 0})
+        _, same = env.reset(seed=0)
+    finally:
+        env.close()
+    assert info["game_file"] == same["game_file"]
 
 
 def test_game_index_picks_the_same_game_whatever_the_seed() -> None:
