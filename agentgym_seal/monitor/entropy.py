@@ -26,6 +26,10 @@ def _check_chunk_size(chunk_size: int, where: str) -> None:
         )
 
 
+#: Most logits one chunk holds (2^26: 256 MiB in float32); at a large vocabulary a chunk has fewer rows.
+MAX_CHUNK_LOGITS = 1 << 26
+
+
 def _row_entropy(logits: Tensor) -> Tensor:
     """H = logsumexp(z) − Σ_v softmax(z)_v z_v for ``(n, V)`` rows already in the compute dtype (SPEC 4.1)."""
     probs = torch.softmax(logits, dim=-1)  # (n, V)
@@ -34,8 +38,21 @@ def _row_entropy(logits: Tensor) -> Tensor:
     return torch.logsumexp(logits, dim=-1) - (probs * finite_z).sum(dim=-1)  # (n,)
 
 
+def _row_entropy_inplace(shifted: Tensor) -> Tensor:
+    """The same H with two ``(n, V)`` buffers: ``shifted`` (a copy we own, overwritten) and its exp.
+
+    With m = max z, s = Σ exp(z − m): H = log s − Σ exp(z − m)(z − m) / s. No autograd (in-place ops).
+    """
+    shifted.sub_(shifted.amax(dim=-1, keepdim=True))  # (n, V) z − m; an all -inf or +inf row becomes NaN
+    weights = torch.exp(shifted)  # (n, V) the second and last V-sized buffer
+    total = weights.sum(dim=-1)  # (n,)
+    shifted.nan_to_num_(nan=float("nan"), posinf=float("inf"), neginf=0.0)  # p = 0 there: no 0 * -inf
+    dot = shifted.mul_(weights).sum(dim=-1)  # (n,) Σ exp(z − m)(z − m), the product formed in place
+    return torch.log(total) - dot / total  # (n,)
+
+
 def _chunked_entropy(logits: Tensor, chunk_size: int, temperature: float, where: str) -> Tensor:
-    """Entropies of ``logits / temperature`` over the last dim, ``chunk_size`` rows at a time."""
+    """Entropies of ``logits / temperature`` over the last dim, at most ``chunk_size`` rows at a time."""
     _check_chunk_size(chunk_size, where)
     if logits.dim() < 1:
         raise ValueError(f"{where}: expected logits of shape (..., V); got a 0-d tensor. Fix: add the vocab dim.")
@@ -43,12 +60,16 @@ def _chunked_entropy(logits: Tensor, chunk_size: int, temperature: float, where:
         raise ConfigError(f"option 'temperature' of {where}: expected a float > 0; got {temperature!r}.")
     dtype = torch.promote_types(logits.dtype, torch.float32)
     rows = logits.reshape(-1, logits.shape[-1])  # (N, V)
+    step = max(1, min(chunk_size, MAX_CHUNK_LOGITS // max(rows.shape[1], 1)))
+    differentiable = torch.is_grad_enabled() and logits.requires_grad
     parts = []
-    for start in range(0, rows.shape[0], chunk_size):
-        chunk = rows[start : start + chunk_size].to(dtype)  # (c, V) only this chunk is upcast
-        if temperature != 1.0:
-            chunk = chunk / temperature  # (c, V) SPEC 4.1: logits divided by the rollout temperature
-        parts.append(_row_entropy(chunk))  # (c,)
+    for start in range(0, rows.shape[0], step):
+        if differentiable:
+            chunk = rows[start : start + step].to(dtype)  # (c, V) only this chunk is upcast
+            parts.append(_row_entropy(chunk / temperature if temperature != 1.0 else chunk))  # (c,)
+        else:
+            chunk = rows[start : start + step].to(dtype, copy=True)  # (c, V) our buffer, modified in place
+            parts.append(_row_entropy_inplace(chunk.div_(temperature) if temperature != 1.0 else chunk))
     if not parts:
         return torch.zeros(logits.shape[:-1], dtype=dtype, device=logits.device)  # (...) no rows
     return torch.cat(parts).reshape(logits.shape[:-1])  # (...)
@@ -57,14 +78,14 @@ def _chunked_entropy(logits: Tensor, chunk_size: int, temperature: float, where:
 def entropy_from_logits(logits: Tensor, chunk_size: int = 1024) -> Tensor:
     """Token entropy H = logsumexp(z) − Σ_v softmax(z)_v z_v = −Σ p log p over the last dim (SPEC 4.1).
 
-    The rows (all leading dims flattened) are processed ``chunk_size`` at a time, each chunk cast to float32
-    (or wider), so the softmax temporaries take O(chunk_size·V) memory instead of O(rows·V). Works with and
-    without autograd; under ``torch.no_grad()`` the memory saving is real, with autograd each chunk's softmax
-    is kept for the backward pass. Chunking never changes the result (rows are independent).
+    The rows (all leading dims flattened) are processed at most ``chunk_size`` at a time (fewer when a chunk
+    would hold more than :data:`MAX_CHUNK_LOGITS` logits), each chunk cast to float32 (or wider). Without
+    autograd a chunk takes two (rows, V) float32 buffers, so the peak never exceeds a one-shot computation's;
+    with autograd each chunk's softmax is kept for the backward pass. Chunking never changes the result.
 
     Args:
         logits: ``(..., V)`` logits, any leading shape, already divided by the sampling temperature.
-        chunk_size: Rows per chunk, >= 1.
+        chunk_size: Most rows per chunk, >= 1.
 
     Returns:
         ``(...)`` entropies, dtype ``promote_types(logits.dtype, float32)``. See the module docstring for

@@ -71,6 +71,41 @@ def test_non_finite_logits_defined_behaviour() -> None:
     assert logits.grad is not None and torch.isfinite(logits.grad[0]).all() and logits.grad[0, 2] == 0
 
 
+def test_no_grad_path_has_the_same_non_finite_behaviour_and_leaves_the_input_alone() -> None:
+    inf = math.inf
+    logits = torch.tensor(
+        [[0.0, 0.0, -inf], [0.0, math.nan, 1.0], [0.0, inf, 1.0], [-inf, -inf, -inf], [1.0, 2.0, 3.0]]
+    )
+    before = logits.clone()
+    with torch.no_grad():
+        got = entropy_from_logits(logits, chunk_size=2)
+    assert got[0].item() == pytest.approx(math.log(2))
+    assert torch.isnan(got[1:4]).all()
+    assert got[4].item() == pytest.approx(categorical_entropy(logits[4]).item(), abs=1e-6)
+    assert torch.equal(logits.nan_to_num(), before.nan_to_num()) and torch.isnan(logits[1, 1])
+
+
+def test_no_grad_and_autograd_paths_agree_with_temperature() -> None:
+    logits = 4 * torch.randn(3, 9, 301, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        lean = token_mean_entropy(logits, torch.ones(3, 9), temperature=0.7, chunk_size=5)
+    graph = entropy_from_logits((logits / 0.7).requires_grad_(True), chunk_size=5).mean()
+    assert lean.item() == pytest.approx(graph.item(), abs=1e-5)
+
+
+def test_a_chunk_holds_at_most_max_chunk_logits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentgym_seal.monitor import entropy as entropy_module
+
+    logits = 2 * torch.randn(40, 50, generator=torch.Generator().manual_seed(3))
+    whole = entropy_from_logits(logits)
+    seen: list[int] = []
+    inner = entropy_module._row_entropy_inplace
+    monkeypatch.setattr(entropy_module, "MAX_CHUNK_LOGITS", 120)  # 2 rows of 50
+    monkeypatch.setattr(entropy_module, "_row_entropy_inplace", lambda rows: seen.append(len(rows)) or inner(rows))
+    assert torch.allclose(entropy_from_logits(logits, chunk_size=1024), whole, atol=1e-6)
+    assert set(seen) == {2} and len(seen) == 20
+
+
 def test_bad_options() -> None:
     with pytest.raises(
         ConfigError, match=re.escape("option 'chunk_size' of entropy_from_logits: expected an int >= 1")
