@@ -55,6 +55,7 @@ from agentgym_seal.monitor.measure import (
     token_entropy_change,
 )
 from agentgym_seal.monitor.phases import PhaseConfig, PhaseDetector
+from agentgym_seal.monitor.probe import lm_head_probe_step, relative_error
 from agentgym_seal.monitor.representation import masked_mean_pool, project_2d, representation_metrics
 from agentgym_seal.monitor.routes import RouteChoice, lm_head_gram
 from agentgym_seal.monitor.text import text_degeneracy
@@ -63,7 +64,8 @@ _NAN = math.nan
 PHASE_IDS = {"descent": 0.0, "eruption": 1.0, "subsidence": 2.0}
 GRAD_KEYS = (
     "grad/c_mean", "grad/c_correct", "grad/c_wrong", "grad/cos_correct_wrong", "grad/cos_within", "grad/norm_mean",
-    "grad/lemma33_pred", "grad/num_traj", "grad/num_units", "grad/num_tokens",
+    "grad/lemma33_pred", "grad/num_traj", "grad/num_units", "grad/num_tokens", "grad/lemma33_probe_pred",
+    "grad/lemma33_probe_measured", "grad/lemma33_probe_rel_error",
 )  # fmt: skip
 POST_KEYS = (
     "logprob/delta_correct", "logprob/delta_wrong", "logprob/delta_diff", "logprob/delta_valid",
@@ -88,6 +90,7 @@ class MonitorConfig:
         interference_route: ``auto`` picks the cheapest Gram route by the FLOP cost model.
         interference_chunk_size: Vocab rows per chunk of the lm_head routes.
         lemma34_max_tokens: Response positions of the monitored group kept for the token-level Lemma 3.4 check.
+        lemma33_probe_eta: Step size of the Lemma 3.3 probe (an SGD step on a copy of the lm_head; 0: off).
         env_id: Env id for the per-env hallucination key.
         strict: Re-raise errors inside metric families (tests) instead of warning and logging NaN.
     """
@@ -102,13 +105,20 @@ class MonitorConfig:
     interference_route: RouteChoice = "auto"
     interference_chunk_size: int = 4096
     lemma34_max_tokens: int = 512
+    lemma33_probe_eta: float = 1e-3
     env_id: str = ""
     strict: bool = False
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
             raise ConfigError(f"MonitorConfig.temperature must be > 0; got {self.temperature!r}.")
-        for name in ("projection_every", "post_update_every", "interference_every", "lemma34_max_tokens"):
+        for name in (
+            "projection_every",
+            "post_update_every",
+            "interference_every",
+            "lemma34_max_tokens",
+            "lemma33_probe_eta",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"MonitorConfig.{name} must be >= 0 (0 turns it off); got {getattr(self, name)}.")
         if self.interference_route not in ("auto", "kernel", "blockwise"):
@@ -326,6 +336,7 @@ class Monitor:
                 grams.append(gram)
                 routes[LM_HEAD] = route
                 tokens = int(hidden.shape[0])
+                self._probe(state, hidden, targets, weight, unit_index, gram)
             modules = resolve_linear_layers(model, self.cfg.interference_layers)
             for name, (gram, route) in linear_layer_grams(
                 modules, forward, state.group, units, n_units, self.cfg.interference_route
@@ -352,6 +363,19 @@ class Monitor:
                     "step": state.step, "routes": routes, "gram": traj_gram.tolist(), "won": traj_won.tolist(),
                     "advantage": (traj_adv / counts).tolist(),
                 })  # fmt: skip
+
+    def _probe(
+        self, state: _Step, hidden: Tensor, targets: Tensor, weight: Tensor, units: Tensor, gram: Tensor
+    ) -> None:
+        """``grad/lemma33_probe_*``: Lemma 3.3 for a real SGD step of known size on a copy of the lm_head."""
+        eta = self.cfg.lemma33_probe_eta
+        if eta > 0:
+            adv = state.advantages[state.group]  # (n,) in unit order
+            pred, measured = lm_head_probe_step(
+                hidden, targets, weight, units, adv, gram, eta=eta, temperature=self.cfg.temperature
+            )
+            state.out["grad/lemma33_probe_pred"], state.out["grad/lemma33_probe_measured"] = pred, measured
+            state.out["grad/lemma33_probe_rel_error"] = relative_error(pred, measured)
 
     def after_update(self, model: Any, forward: ForwardFn) -> None:
         """One no-grad forward of the updated policy: likelihood and entropy change, Lemma 3.3/3.4 measured."""

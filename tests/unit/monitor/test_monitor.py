@@ -154,6 +154,16 @@ def test_logged_gram_matches_per_trajectory_autograd(tiny_policy: Any, tmp_path:
     torch.testing.assert_close(logged, ref, rtol=1e-5, atol=1e-8)
 
 
+def test_lemma33_probe_step_agrees_with_its_prediction_like_for_like(tiny_policy: Any) -> None:
+    batch = make_batch([[True, False, True, False]], seed=2)
+    row, _, _ = run_step(tiny_policy, batch, STRICT)
+    assert row["grad/lemma33_probe_measured"] != 0
+    assert row["grad/lemma33_probe_pred"] == pytest.approx(row["grad/lemma33_probe_measured"], rel=0.05)
+    assert row["grad/lemma33_probe_rel_error"] < 0.05
+    off = MonitorConfig(interference_every=1, post_update_every=1, strict=True, lemma33_probe_eta=0.0)
+    assert math.isnan(run_step(tiny_policy, batch, off)[0]["grad/lemma33_probe_pred"])
+
+
 def test_lemma34_token_check_matches_a_small_step(tiny_policy: Any) -> None:
     """First order only holds away from the uniform policy (where dH/dθ = 0), so the logits are scaled up."""
     batch = make_batch([[True, False, True, False]], seed=1)
