@@ -18,6 +18,8 @@ from agentgym_seal.errors import AgentGymError, ConfigError
 logger = logging.getLogger(__name__)
 
 _DEFAULT_GCS_PORT = 6379
+#: torch.distributed backend per device type: gloo on CPUs, NCCL on GPUs.
+COLLECTIVE_BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
 # Passed to every actor: Python fixes str hashing at process start, and the envs' caches live where the
 # driver's do, so a worker must see the same values as the driver to produce the same rollouts.
 _INHERITED_ENV = ("PYTHONHASHSEED", "AGENTGYM_SEAL_CACHE")
@@ -169,3 +171,10 @@ def scheduling(group: Any, bundle: int) -> Any:
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
     return PlacementGroupSchedulingStrategy(placement_group=group, placement_group_bundle_index=bundle)
+
+
+def free_port(host: str) -> int:
+    """A TCP port free on ``host`` now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

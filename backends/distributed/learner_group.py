@@ -15,7 +15,6 @@ device: gloo on CPUs, NCCL on GPUs (:data:`COLLECTIVE_BACKENDS`).
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -28,9 +27,11 @@ from agentgym_seal.rollout.batch import RolloutBatch
 
 from ..learner import Learner
 from .cluster import (
+    COLLECTIVE_BACKENDS,
     ClusterConfig,
     DistributedError,
     connect,
+    free_port,
     ray_logs_dir,
     release,
     reserve,
@@ -41,10 +42,8 @@ from .weights import plain_weights
 
 logger = logging.getLogger(__name__)
 
+
 #: torch.distributed backend by the device type the tensors live on.
-COLLECTIVE_BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
-
-
 class DataParallelLearner(Learner):
     """A :class:`~agentgym_seal.backends.learner.Learner` that is one rank of a data-parallel group.
 
@@ -304,7 +303,7 @@ def start_learner_group(
         for i in range(remote)
     ]  # fmt: skip
     host = ray.util.get_node_ip_address()
-    init_method = f"tcp://{host}:{_free_port(host)}"
+    init_method = f"tcp://{host}:{free_port(host)}"
     joins = [a.join.remote(init_method, cluster.call_timeout_s) for a in actors]
     peers = LearnerPeers(ray, actors, group, cluster.call_timeout_s, learner)
     try:
@@ -332,12 +331,6 @@ def _base_weights(model: Any) -> dict[str, Any]:
     from agentgym_seal.models.lora import plain_state_dict
 
     return plain_state_dict(model, merged=False)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _is_comm_error(exc: BaseException) -> bool:

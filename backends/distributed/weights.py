@@ -19,7 +19,7 @@ from typing import Any
 from agentgym_seal.models.lora import plain_state_dict
 from agentgym_seal.registry import Registry
 
-from .cluster import DistributedError, ray_logs_dir
+from .cluster import COLLECTIVE_BACKENDS, DistributedError, free_port, ray_logs_dir
 
 
 def plain_weights(model: Any) -> dict[str, Any]:
@@ -122,12 +122,9 @@ class CollectiveSync:
     def __init__(self, pool: Any) -> None:
         import torch
 
-        from .learner_group import COLLECTIVE_BACKENDS, _free_port
-
         self.pool = pool
         on_gpu = pool.gpus_per_worker > 0 and torch.cuda.is_available()
         self.backend = COLLECTIVE_BACKENDS["cuda" if on_gpu else "cpu"]
-        self._free_port = _free_port
         self.group: WeightGroup | None = None
         self.model: Any = None
         """The model of the last sync (a restarted worker starts from its weights)."""
@@ -138,7 +135,7 @@ class CollectiveSync:
         pool, ray = self.pool, self.pool.ray
         self.close()
         host = ray.util.get_node_ip_address()
-        port = self._free_port(host)
+        port = free_port(host)
         world = pool.num_workers + 1
         timeout = pool.cluster.call_timeout_s
         joins = [
