@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, SupportsFloat
 
@@ -11,6 +12,7 @@ from agentgym_seal.checkers import load_tool_schema, parse_message
 from agentgym_seal.checkers.format import ACTION_FORMATS, ActionFormat
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
+from agentgym_seal.reset_options import read_reset_options
 from agentgym_seal.spaces import TextSpace
 
 from .engine import Location, Page, Shop
@@ -22,6 +24,8 @@ from .world import World, WorldSpec, build_world
 ObservationMode = Literal["text", "text_rich", "html", "url"]
 OBSERVATION_MODES: tuple[ObservationMode, ...] = ("text", "text_rich", "html", "url")
 REWARD_MODES = ("won", "score")
+#: Code points no page, URL or browser can carry: lone surrogates (and NUL), replaced by U+FFFD.
+_UNENCODABLE = re.compile("[\ud800-\udfff\x00]")
 FORMAT_HINT = "Answer as <think>your reasoning</think><action>one action</action>."
 
 
@@ -80,6 +84,14 @@ class WebShopConfig:
         """The data part of these options."""
         names = {f.name for f in fields(WorldSpec)}
         return WorldSpec(**{k: v for k, v in asdict(self).items() if k in names})
+
+
+def shop_text(message: str) -> str:
+    """``message`` with lone surrogates (UTF-8 cannot encode them) and NUL replaced by U+FFFD.
+
+    The one sanitising rule at the shop's boundary: every message is cleaned before it is parsed.
+    """
+    return _UNENCODABLE.sub("\ufffd", message)
 
 
 class WebShopTextEnv(gymnasium.Env[str, str]):
@@ -142,14 +154,10 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """Starts a goal drawn from the split with ``self.np_random`` (``options={"goal_index": i}`` picks one)."""
+        picked = read_reset_options(options, where="WebShopText-v0", indices={"goal_index": len(self._world.goals)})
         super().reset(seed=seed)
-        wanted = (options or {}).get("goal_index")
-        if wanted is not None:
-            if not isinstance(wanted, int) or not 0 <= wanted < len(self._world.goals):
-                raise ConfigError.bad_option(
-                    "goal_index", wanted, [f"an int in 0..{len(self._world.goals) - 1}"], where="reset"
-                )
-            self._goal_index = wanted
+        if "goal_index" in picked:
+            self._goal_index = picked["goal_index"]
         else:
             self._goal_index = int(self._indices[int(self.np_random.integers(len(self._indices)))])
         self._actions, self._visited = [], set()
@@ -161,9 +169,9 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         """Plays one message; never raises on any input (bad input is an invalid step)."""
         if self._page is None:
             raise AgentGymError("WebShopText-v0: step() before reset(). Fix: call env.reset(seed=...) first.")
-        message = action if isinstance(action, str) else ""
+        message = shop_text(action) if isinstance(action, str) else ""
         if isinstance(action, str):
-            parsed = parse_message(action, self._schema, self.config.action_format)
+            parsed = parse_message(message, self._schema, self.config.action_format)
             format_valid, command, error = parsed.format_valid, parsed.action, parsed.error
         else:
             format_valid, command, error = False, "", "the action must be a str"

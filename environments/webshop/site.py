@@ -20,6 +20,7 @@ import random
 import re
 import secrets
 import threading
+import urllib.parse
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,11 @@ _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIXED = re.compile(r"^fixed_(\d{1,9})(?:_[A-Za-z0-9-]{1,40})?$")
 MAX_URL_CHARS = 4096
 MAX_BODY_BYTES = 16 * 1024
+#: Seconds a connection may stay silent mid-request before it is dropped (a client sending less than it announced).
+READ_TIMEOUT_S = 20.0
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_RESERVED = frozenset({"healthz", "static"})
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 415: "Unsupported Media Type"}
 
 
 @dataclass
@@ -79,6 +85,8 @@ class SessionStore:
                 index = int(fixed.group(1))
                 if index >= self._num_goals:
                     return None
+            elif session_id.startswith("fixed_"):  # fixed_-1, fixed_99999999999: not a goal index
+                return None
             else:
                 index = random.Random(session_id).randrange(self._num_goals)
             state = SessionState(goal_index=index)
@@ -111,6 +119,22 @@ def _parse_options(raw: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise BadRequest(400, "options must be a JSON object of strings")
     return tuple(value.items())
+
+
+def _posted_form() -> dict[str, str]:
+    """The POSTed form (WebShop's search box): urlencoded UTF-8, else a 415 or 400."""
+    body = flask.request.get_data(cache=True)
+    if not body:
+        return {}
+    if flask.request.mimetype != _FORM_TYPE:
+        raise BadRequest(415, f"a POST body must be {_FORM_TYPE}")
+    try:
+        pairs = urllib.parse.parse_qsl(
+            body.decode("ascii"), keep_blank_values=True, strict_parsing=True, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(400, "the form body is not urlencoded UTF-8") from None
+    return dict(pairs)
 
 
 def _parse_keywords(raw: str) -> tuple[str, ...]:
@@ -156,9 +180,15 @@ def create_app(world: World, *, max_sessions: int = 10_000) -> Any:
             return _error(414, "URI Too Long", f"URLs are limited to {MAX_URL_CHARS} characters")
         return None
 
+    @app.before_request
+    def check_body() -> Any:
+        if flask.request.method == "POST":
+            flask.g.form = _posted_form()
+        return None
+
     @app.errorhandler(BadRequest)
     def bad_request(exc: BadRequest) -> Any:
-        return _error(exc.code, "Bad Request" if exc.code == 400 else "Not Found", str(exc))
+        return _error(exc.code, _TITLES.get(exc.code, "Bad Request"), str(exc))
 
     @app.errorhandler(404)
     @app.errorhandler(405)
@@ -179,10 +209,13 @@ def create_app(world: World, *, max_sessions: int = 10_000) -> Any:
 
     @app.route("/<session_id>", methods=["GET", "POST"])
     def index(session_id: str) -> Any:
+        if session_id in _RESERVED:
+            raise BadRequest(405, f"/{session_id} answers GET only and is not a session id")
         if not _SESSION.match(session_id) or store.open(session_id) is None:
             raise BadRequest(404, "invalid session id (letters, digits, '_' and '-'; fixed_<i> needs goal i)")
-        if flask.request.method == "POST" and "search_query" in flask.request.form:
-            keywords = _parse_keywords(flask.request.form["search_query"])
+        form = flask.g.get("form", {})
+        if flask.request.method == "POST" and "search_query" in form:
+            keywords = _parse_keywords(form["search_query"])
             target = Location("results", keywords=keywords, page=1)
             return flask.redirect(location_url(session_id, target), code=303)
         return show(session_id, Location("search"))
@@ -220,10 +253,23 @@ class _QuietHandler(serving.WSGIRequestHandler):
 
 
 class ServerThread:
-    """The site served on ``host:port`` (``port=0``: a free port) by a threaded WSGI server in a daemon thread."""
+    """The site served on ``host:port`` (``port=0``: a free port) by a threaded WSGI server in a daemon thread.
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_requests: bool = False) -> None:
-        handler = serving.WSGIRequestHandler if log_requests else _QuietHandler
+    A connection silent for ``read_timeout_s`` in the middle of a request is dropped, so a client that sends
+    less body than its ``Content-Length`` cannot hold a thread.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_requests: bool = False,
+        read_timeout_s: float = READ_TIMEOUT_S,
+    ) -> None:
+        base = serving.WSGIRequestHandler if log_requests else _QuietHandler
+        handler = type("TimedHandler", (base,), {"timeout": read_timeout_s})
         self._server = serving.make_server(host, port, app, threaded=True, request_handler=handler)
         self.host, self.port = host, int(self._server.server_port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="webshop-site", daemon=True)
