@@ -12,6 +12,7 @@ import gymnasium
 
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
+from agentgym_seal.reset_options import read_reset_options
 from agentgym_seal.spaces import TextSpace
 
 from .client import RemoteRetriever
@@ -237,10 +238,11 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         self._last_obs = self._anchor = ""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        """Draws a question with ``self.np_random`` (or ``options["question_index"]``)."""
+        """Draws a question with ``self.np_random`` (``options={"question_index": i}`` picks one)."""
+        picked = read_reset_options(options, where="SearchQA-v0", indices={"question_index": len(self._questions)})
         super().reset(seed=seed)
-        index = (options or {}).get("question_index")
-        if not isinstance(index, int) or not 0 <= index < len(self._questions):
+        index = picked.get("question_index")
+        if index is None:
             index = int(self.np_random.integers(len(self._questions)))
         self._question = self._questions[index]
         self._reset_state()
@@ -252,7 +254,9 @@ class SearchQAEnv(gymnasium.Env[str, str]):
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         """Runs one message; never raises on any input (bad input is an invalid, penalised step)."""
         if self._question is None:
-            raise AgentGymError("SearchQA-v0: step() before reset(). Fix: call env.reset(seed=...) first.")
+            raise AgentGymError(
+                "SearchQA-v0: step() before reset() or after close(). Fix: call env.reset(seed=...) first."
+            )
         cfg = self.config
         if isinstance(action, str):
             parsed = parse_search_message(action, action_format=cfg.action_format, require_think=cfg.require_think)
@@ -339,10 +343,11 @@ class SearchQAEnv(gymnasium.Env[str, str]):
         return self._last_obs if self.render_mode == "ansi" else None
 
     def close(self) -> None:
-        """Closes a server connection, if any (safe to call twice)."""
+        """Closes a server connection, if any, and ends the episode (safe to call twice; ``reset`` starts again)."""
         if isinstance(self._backend, RemoteRetriever):
             self._backend.close()
         self._backend = None
+        self._question = None
 
     # -- expert --------------------------------------------------------------------------------------
     def expert_plan(self) -> list[str]:

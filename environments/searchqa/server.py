@@ -89,6 +89,17 @@ class BadRequest(ValueError):
         self.status = status
 
 
+#: Longest integer literal a request may hold (Python refuses to convert ones over 4,300 digits at all).
+MAX_INT_DIGITS = 20
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer literal as an int, refused (400) past :data:`MAX_INT_DIGITS` digits."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise BadRequest(f"an integer of {len(text.lstrip('-'))} digits; at most {MAX_INT_DIGITS}")
+    return int(text)
+
+
 def parse_request(body: bytes, limits: ServerLimits) -> tuple[list[str], int, bool]:
     """Checks a ``/retrieve`` body and returns ``(queries, topk, return_scores)``.
 
@@ -96,7 +107,7 @@ def parse_request(body: bytes, limits: ServerLimits) -> tuple[list[str], int, bo
         BadRequest: The body is not JSON, a field has the wrong type, or a size is out of bounds.
     """
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the body is not valid UTF-8 JSON ({exc})") from None
     except RecursionError:

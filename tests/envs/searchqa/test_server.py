@@ -82,6 +82,15 @@ def test_health(server: RetrievalServer, bm25: Any) -> None:
         (json.dumps({"queries": ["a"] * 65}), 400, "65 queries; at most 64"),
         (json.dumps({"queries": ["a" * 501]}), 400, "query 0 has 501 characters; at most 500"),
         ("[" * 100_000, 400, "nested too deeply"),
+        ('{"queries": ["a"], "topk": ' + "9" * 4301 + "}", 400, "an integer of 4301 digits; at most 20"),
+        ('{"queries": ["a"], "topk": -' + "1" * 30 + "}", 400, "an integer of 30 digits"),
+        ('{"queries": [' + "7" * 5000 + "]}", 400, "an integer of 5000 digits"),
+        ('{"queries": ["a"], "topk": NaN}', 400, "'topk' must be an integer"),
+        ('{"queries": ["a"], "topk": Infinity}', 400, "'topk' must be an integer"),
+        ('{"queries": ["a"], "topk": 1e400}', 400, "'topk' must be an integer"),
+        ('{"queries": ["a"], "topk": 2.0}', 400, "'topk' must be an integer"),
+        ('{"queries": ["a"], "topk": -3}', 400, "'topk' must be an integer"),
+        ('{"queries": [null]}', 400, "'queries' must be a list of strings"),
     ],
 )
 def test_bad_requests_get_400(server: RetrievalServer, body: str | bytes, status: int, message: str) -> None:
