@@ -11,8 +11,6 @@ Exit codes: 0 success, 1 a check or task failed, 2 bad usage (unknown id, bad op
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,18 +19,9 @@ from rich.console import Console
 from rich.text import Text
 
 from agentgym_seal import __version__
+from agentgym_seal.arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_option, port, positive_int, usage_error
 from agentgym_seal.errors import AgentGymError, UnknownNameError
 from agentgym_seal.registry import Registry, load_entry_point
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
-def usage_error(exc: Exception, prefix: str = "error") -> int:
-    """Writes ``prefix: exc`` to stderr as one unwrapped message (paths stay whole) and returns ``EXIT_USAGE``."""
-    sys.stderr.write(f"{prefix}: {exc}\n")
-    return EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -51,42 +40,6 @@ class Command:
 
 
 COMMANDS: Registry[Command] = Registry("command")
-
-
-def parse_option(text: str) -> tuple[str, Any]:
-    """Parses ``KEY=VALUE``; the value is decoded as JSON when it can be, else kept as a string.
-
-    Example:
-        >>> parse_option("max_turns=5"), parse_option("action_format=plain")
-        (('max_turns', 5), ('action_format', 'plain'))
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` has no ``=`` or an empty key.
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}. Fix: e.g. --option action_format=plain")
-    try:
-        value: Any = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key, value
-
-
-def positive_int(text: str) -> int:
-    """Parses an integer >= 1.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not an integer >= 1.
-    """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {value}")
-    return value
 
 
 def _configure_validate(parser: argparse.ArgumentParser) -> None:
@@ -133,7 +86,7 @@ COMMANDS.register(
 
 def _configure_serve_webshop(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3000, help="port (default: 3000; 0 picks a free one)")
+    parser.add_argument("--port", type=port, default=3000, help="port (default: 3000; 0 picks a free one)")
     parser.add_argument("--num-products", type=positive_int, default=1000, help="catalog size (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="catalog seed (default: 0)")
     parser.add_argument("--data-dir", default=None, help="folder with WebShop's real data files")

@@ -13,7 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
-from agentgym_seal.cli import EXIT_OK, Command, parse_option, positive_int, usage_error
+from agentgym_seal.arguments import EXIT_OK, parse_option, port, positive_int, usage_error
+from agentgym_seal.cli import Command
 from agentgym_seal.errors import AgentGymError
 
 
@@ -68,7 +69,7 @@ def _run_build(args: argparse.Namespace) -> int:
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, help="an index folder written by `agentgym-seal build-index`")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000, as Search-R1; 0 picks one)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default: 8000, as Search-R1; 0 picks one)")
     parser.add_argument("--topk", type=positive_int, default=3, help="topk when a request omits it (default: 3)")
     parser.add_argument("--max-topk", type=positive_int, default=100, help="largest topk accepted (default: 100)")
     parser.add_argument("--max-queries", type=positive_int, default=512, help="queries per request (default: 512)")
