@@ -76,3 +76,7 @@ class GameDataError(AgentGymError, RuntimeError):
 
 class EnvCheckError(AgentGymError, AssertionError):
     """An environment failed a conformance check; the message names the likely bug."""
+
+
+class ResumeError(AgentGymError, ValueError):
+    """A run folder cannot be resumed: it is missing, or one of its files is missing, corrupt or disagrees."""

@@ -93,6 +93,8 @@ class TrainConfig:
     """Run folder (default: runs/<backend>-seal<alpha>-seed<seed>)."""
     resume: str | None = None
     """Continue the run in this folder from its last checkpoint."""
+    resume_fallback: bool = False
+    """With --resume: when the last checkpoint fails verification, continue from the newest earlier one that passes."""
     env: str = "ALFWorldText-v0"
     """Environment id."""
     env_options: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -303,7 +305,7 @@ class TrainConfig:
     @property
     def extra_env_kwargs(self) -> dict[str, Any]:
         """``--env-options`` as env kwargs (a repeated key: the last wins)."""
-        from agentgym_seal.cli import parse_option
+        from agentgym_seal.arguments import parse_option
 
         kwargs: dict[str, Any] = {}
         for text in self.env_options:

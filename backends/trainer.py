@@ -5,8 +5,10 @@ Run folder layout::
     config.json      the TrainConfig (family defaults resolved: --max-turns, --steps, --penalise-inadmissible)
     warmup.json      the warm-up's loss and the evaluation of the warmed-up policy (the RL baseline)
     metrics.jsonl    one row per RL step (1..steps)
-    checkpoints/step_<k>/{model/, learner.pt, state.json}   written atomically
-    final/           the trained model, loadable with from_pretrained
+    checkpoints/step_<k>/{model/, learner.pt, state.json, manifest.json}   written atomically (checkpoints.py)
+    final/           the trained model, loadable with from_pretrained (and its manifest.json)
+
+A resume verifies the whole folder before it writes anything (``resume.check_run_folder``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import random
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -34,13 +37,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from agentgym_seal.atomic import save_atomically, write_json_atomic
+from agentgym_seal.atomic import write_json_atomic
 from agentgym_seal.engines import ENGINES, SamplingParams
-from agentgym_seal.errors import AgentGymError, ConfigError
+from agentgym_seal.errors import AgentGymError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
-from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict, save_policy
+from agentgym_seal.models.loading import check_model_folder
+from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
@@ -49,11 +53,12 @@ from agentgym_seal.registration import ENVS
 from agentgym_seal.registry import Registry
 from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutConfig
 
+from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint, save_final
 from .config import TrainConfig
 from .distributed.scale import ScaleOut
 from .env_options import FAMILY_OPTIONS, check_env_options
 from .learner import LearnerConfig
-from .resume import DEMO_FLAGS, check_resumable, flag_value, resume_changes
+from .resume import DEMO_FLAGS, check_run_folder, flag_value, resume_changes
 from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
@@ -68,16 +73,6 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
 class Trainer:
     """Owns the model, the learner, the rollouts and the run folder of one training run."""
 
@@ -90,8 +85,9 @@ class Trainer:
         torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)
         self.run_dir = Path(cfg.resume or cfg.run_dir or cfg.default_run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
+        self.resume_point = check_run_folder(cfg) if cfg.resume else None  # refuses a bad folder, writing nothing
+        if self.resume_point is None and cfg.model != "tiny":
+            check_model_folder(cfg.model)  # a bad --model leaves no run folder behind
         self.family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)  # env kwargs, demos, eval splits, stop tags
         check_env_options(cfg)  # an --env-options key the env does not take fails here, before any work
         self.shaper = build_shaper(  # fails here, before any work, if the engine or the env cannot feed it
@@ -105,6 +101,8 @@ class Trainer:
         if cfg.lora is not None:  # --lora-rank: adapters train, base weights freeze (the SEAL head trains in full)
             self.model = apply_lora(self.model, cfg.lora)
         self.model.to(self.device)  # --device: the learner, the warm-up and the hf engine follow the weights
+        self.run_dir.mkdir(parents=True, exist_ok=True)  # every check passed and the model loaded
+        self.metrics = JsonlWriter(self.run_dir / "metrics.jsonl")
         self.scale = ScaleOut(cfg)  # --num-workers / --num-learners: Ray starts in run()
         self.stop_ids = tuple(
             i for i in (*map(self.tokenizer.convert_tokens_to_ids, self.family.stop_tags), self.tokenizer.eos_token_id)
@@ -135,8 +133,8 @@ class Trainer:
 
     # -- setup ---------------------------------------------------------------------------------------
     def _load_model(self) -> tuple[Any, Any]:
-        if self.cfg.resume and (last := self.latest_checkpoint()) is not None:
-            return load_policy(last / "model")  # weights and tokenizer: no tokenizer or copy pretraining to rebuild
+        if self.resume_point is not None:  # weights and tokenizer: no tokenizer or copy pretraining to rebuild
+            return load_policy(self.resume_point.checkpoint / "model")
         if self.cfg.model != "tiny":
             return load_policy(self.cfg.model)
         corpus = self._tokenizer_corpus()
@@ -167,7 +165,7 @@ class Trainer:
         """
         if self.learner.ref_model is None:
             return
-        if start is not None:  # run() checked that it exists before touching the run folder
+        if start is not None:  # check_run_folder verified it before anything was written
             load_policy_weights(self.model, start / "model")
         self.learner.ref_model.load_state_dict(plain_state_dict(self.model))  # LoRA: adapters merged
 
@@ -271,69 +269,28 @@ class Trainer:
         metrics["timing/eval_s"] = time.perf_counter() - clock
         return metrics
 
-    # -- checkpoints ---------------------------------------------------------------------------------
-    def _checkpoint_dir(self, step: int) -> Path:
-        return self.run_dir / "checkpoints" / f"step_{step:06d}"
-
-    def save_checkpoint(self, step: int) -> None:
-        """Writes model, learner state and RNG states for ``step`` (all or nothing)."""
-
-        def save(tmp: Path) -> None:
-            save_policy(self.model, tmp / "model")  # LoRA: frozen base weights + model/adapter/
-            self.tokenizer.save_pretrained(tmp / "model")
-            torch.save({"learner": self.learner.state_dict(), "rng": _rng_state()}, tmp / "learner.pt")
-            (tmp / "state.json").write_text(json.dumps({"step": step}))
-
-        save_atomically(self._checkpoint_dir(step), save)
-
-    def latest_checkpoint(self) -> Path | None:
-        """The newest complete checkpoint of the run folder."""
-        folder = self.run_dir / "checkpoints"
-        done = sorted(p for p in folder.glob("step_*") if (p / "state.json").is_file()) if folder.is_dir() else []
-        return done[-1] if done else None
-
-    def load_checkpoint(self, path: Path) -> int:
-        """Restores a checkpoint; returns the step it was taken after."""
-        state = json.loads((path / "state.json").read_text())
-        load_policy_weights(self.model, path / "model")
-        saved = torch.load(path / "learner.pt", weights_only=False)
-        self.learner.load_state_dict(saved["learner"])
-        _set_rng_state(saved["rng"])
-        return int(state["step"])
-
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> dict[str, float]:
         """Runs (or resumes) the whole training; returns the last metrics row."""
-        cfg = self.cfg
-        last = self.latest_checkpoint() if cfg.resume else None
-        if last is not None and (self.run_dir / "config.json").is_file():
-            saved = json.loads((self.run_dir / "config.json").read_text())
-            check_resumable(saved, cfg)
-            for note in resume_changes(saved, cfg):
-                self.console.print(f"[yellow]resume: {note}[/yellow]")
-        if (
-            last is not None
-            and self.learner.ref_model is not None
-            and not (self._checkpoint_dir(0) / "state.json").is_file()
-        ):
-            raise ConfigError(
-                f"cannot resume {self.run_dir} with --kl-coef > 0: the KL reference is the warmed-up policy of "
-                f"checkpoint 0, and {self._checkpoint_dir(0)} is missing. Fix: restore it, resume with --kl-coef 0, "
-                "or start a new --run-dir."
-            )
-        write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
+        cfg, point = self.cfg, self.resume_point
+        if point is None:
+            write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))
+        else:
+            for note in (*point.notes, *resume_changes(point.saved, cfg)):
+                print(f"resume: {note}", file=sys.stderr)  # shown with --no-progress too
         self.scale.start(self.model, self.tokenizer, self.learner)
         train = self._rollout("train", cfg.batch_tasks * cfg.group_size, cfg.group_size)
         evals = {s: self._rollout(s, cfg.eval_episodes, 1) for s in self.family.eval_splits}
         row: dict[str, float] = {}
         try:
-            if last is not None:
-                self._reset_reference(self._checkpoint_dir(0))  # before the policy takes the last checkpoint's weights
-                self.start_step = self.load_checkpoint(last) + 1
+            if point is not None:
+                self._reset_reference(checkpoint_dir(self.run_dir, 0))  # before the policy takes the resumed weights
+                self.start_step = load_checkpoint(point.checkpoint, self.model, self.learner) + 1
+                write_json_atomic(self.run_dir / "config.json", dataclasses.asdict(cfg))  # the checkpoint loaded
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the restored weights (hf: no-op)
                 self.metrics.keep_until(self.start_step - 1)
-                self.console.print(f"resumed from {last}")
+                self.console.print(f"resumed from {point.checkpoint}")
             else:
                 self.metrics.keep_until(0)
                 warmup = self._copy_metrics | self._warmup()
@@ -344,7 +301,7 @@ class Trainer:
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
                 _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
                 self.console.print(_summary(warmup))
-                self.save_checkpoint(0)
+                self._save_checkpoint(0)
                 self.start_step = 1
             if self.monitor is not None:  # phase detector state and monitor artifacts up to the resumed step
                 self.monitor.restore(read_jsonl(self.metrics.path), self.start_step - 1)
@@ -363,7 +320,7 @@ class Trainer:
                     self.sinks.write(row)
                     progress.console.print(_summary(row))
                     if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
-                        self.save_checkpoint(step)
+                        self._save_checkpoint(step)
                     progress.advance(bar)
         finally:
             train.close()
@@ -371,8 +328,12 @@ class Trainer:
                 rollout.close()
             self.scale.close()
             self.sinks.close()
-        self._save_final()
+        save_final(self.run_dir / "final", self.model, self.tokenizer, self.learner.head)
         return row
+
+    def _save_checkpoint(self, step: int) -> None:
+        """Writes the checkpoint of ``step`` (:func:`~.checkpoints.save_checkpoint`)."""
+        save_checkpoint(checkpoint_dir(self.run_dir, step), self.model, self.tokenizer, self.learner, step)
 
     @contextlib.contextmanager
     def _progress_bar(self, label: str) -> Iterator[Callable[[int, int, float], None]]:
@@ -443,17 +404,6 @@ class Trainer:
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
         }
-
-    def _save_final(self) -> None:
-        final = self.run_dir / "final"
-
-        def save(tmp: Path) -> None:
-            save_policy(self.model, tmp, merged=True)  # LoRA: adapters merged in (plus final/adapter/)
-            self.tokenizer.save_pretrained(tmp)
-            if self.learner.head is not None:
-                torch.save(self.learner.head.state_dict(), tmp / "seal_head.pt")
-
-        save_atomically(final, save)
 
 
 #: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from agentgym_seal.arguments import usage_error
 from agentgym_seal.backends.config import parse_train_args
 from agentgym_seal.backends.trainer import train
 from agentgym_seal.errors import AgentGymError
@@ -22,9 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = parse_train_args(sys.argv[1:] if argv is None else argv, description=__doc__)
         run_dir = train(cfg)
-    except AgentGymError as exc:  # bad input: say what to change, no traceback from deep inside
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except AgentGymError as exc:  # bad input or a run folder that cannot resume: one line, exit code 2
+        return usage_error(exc)
     print(f"run folder: {run_dir}")
     return 0
 

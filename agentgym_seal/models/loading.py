@@ -15,20 +15,22 @@ class ModelLoadError(AgentGymError, ValueError):
 
 
 def check_model_folder(path: str | Path) -> Path:
-    """Checks that ``path`` is a local Hugging Face causal-LM folder; returns it resolved."""
+    """Checks that ``path`` is a local Hugging Face causal-LM folder (reading only); returns it resolved."""
     folder = Path(path).expanduser()
+    fix = "pass the path of a local Hugging Face model folder (with config.json and weights); nothing is downloaded"
+    if not folder.exists():
+        raise ModelLoadError(f"model folder {str(folder)!r} does not exist. Fix: {fix}.")
     if not folder.is_dir():
-        raise ModelLoadError(
-            f"model folder {str(folder)!r} does not exist. Fix: pass the path of a local Hugging Face model "
-            "folder (with config.json and weights); nothing is downloaded from a hub."
-        )
+        raise ModelLoadError(f"model path {str(folder)!r} is a file, not a model folder. Fix: {fix}.")
     config_path = folder / "config.json"
     if not config_path.is_file():
-        raise ModelLoadError(f"{folder} has no config.json: expected a Hugging Face model folder.")
+        raise ModelLoadError(f"{folder} has no config.json: it is not a Hugging Face model folder. Fix: {fix}.")
     try:
         config = json.loads(config_path.read_text())
     except ValueError as exc:
-        raise ModelLoadError(f"{config_path} is not valid JSON: {exc}") from exc
+        raise ModelLoadError(f"{config_path} is not valid JSON ({exc}). Fix: {fix}.") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{config_path} holds a {type(config).__name__}, not a JSON object. Fix: {fix}.")
     architectures = config.get("architectures") or []
     if not any(str(a).endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
         raise ModelLoadError(
