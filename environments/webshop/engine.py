@@ -21,6 +21,7 @@ option values as they are. A search works from every page but ``done`` (as in We
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -39,6 +40,9 @@ MAX_QUERY_CHARS = 500
 #: Highest results page number a shopper can reach.
 MAX_PAGE = 1000
 SEP = " [SEP] "
+#: Code points the shop never takes as text: lone surrogates (not encodable as UTF-8), and C0 controls other
+#: than tab, newline and carriage return, DEL and C1 controls (not text in HTML either).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ class Location:
 def keywords_of(query: str) -> tuple[str, ...]:
     """The keywords of a search query: lowercased words, ``/`` read as a space (the index ignores it)."""
     return tuple(query.lower().replace("/", " ").split())
+
+
+def clean_text(text: str) -> tuple[str, int]:
+    """``text`` with every code point the shop does not take as text replaced by U+FFFD, and how many there were."""
+    return _NOT_TEXT.subn("\ufffd", text)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ def _tagged_action(message: str) -> str | None:
     end = message.find("</action>")
     start = message.rfind("<action>", 0, end) if end >= 0 else -1
     return None if start < 0 else message[start + len("<action>") : end]
+
+
 _GUESS = re.compile(r"guess (\d{1,3})")
 
 

@@ -73,9 +73,7 @@ def test_correct_env_survives_and_the_report_counts_steps(envs: ModuleType, regi
     assert report.to_table().row_count == len(report.step_seconds)
 
 
-def test_an_env_that_raises_on_a_surrogate_fails_with_a_shrunk_message(
-    envs: ModuleType, register: RegisterFn
-) -> None:
+def test_an_env_that_raises_on_a_surrogate_fails_with_a_shrunk_message(envs: ModuleType, register: RegisterFn) -> None:
     env = gymnasium.make(register(envs.RaisesOnSurrogateEnv))
     with pytest.raises(EnvCheckError) as caught:
         check_adversarial(env, seed=0, episodes=50)
