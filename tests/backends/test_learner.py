@@ -157,7 +157,9 @@ def test_dropping_zero_advantage_samples_changes_nothing_but_the_cost(tiny_polic
     full = Learner(model_a, tok.pad_token_id, cfg=LearnerConfig(**cfg)).update(batch, adv)
     dropped = Learner(model_b, tok.pad_token_id, cfg=LearnerConfig(**cfg, drop_zero_advantage=True)).update(batch, adv)
     assert full["actor/trained_samples"] == 8 and dropped["actor/trained_samples"] == 4
-    assert full["actor/entropy"] == dropped["actor/entropy"]
+    # the same tokens' entropy; the two paths chunk different logits tensors, so float32 sums may differ in the
+    # last bits (8.6e-8 relative), never by a token
+    assert full["actor/entropy"] == pytest.approx(dropped["actor/entropy"], rel=1e-6)
     # token-mean over fewer tokens rescales the gradient; Adam's first step is scale-free, so every weight
     # with a real gradient moves the same way (weights whose gradient is below Adam's eps are noise)
     moved = 0
