@@ -15,6 +15,7 @@ whether it is there.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ CHROME_FLAGS = (
     "--window-size=1280,1024",
 )
 _BROWSER_OPTIONS = ("chromium_path", "chromedriver_path", "timeout_s")
+#: What chromedriver cannot type as itself: control characters (dropped), its key codes U+E000..U+F8FF (Enter,
+#: Backspace, ...) and characters beyond the BMP (refused).
+_UNTYPABLE = re.compile("[\x00-\x1f\x7f-\x9f\ue000-\uf8ff\U00010000-\U0010ffff]")
 
 # One round trip: visible text nodes, clickables (buttons, product links, then radio buttons) and the URL.
 _SNAPSHOT_JS = """
@@ -230,9 +234,9 @@ class WebShopHTMLEnv(WebShopTextEnv):
         by = require("selenium.webdriver.common.by", "webshop").By
         box = self._driver.find_element(by.ID, "search_input")
         box.clear()
-        if all(ord(ch) < 0x10000 for ch in query):
+        if _UNTYPABLE.search(query) is None:
             box.send_keys(query)
-        else:  # chromedriver cannot type characters outside the BMP; set the value as a paste would
+        else:  # chromedriver would drop, misread as keys, or refuse some characters: set the value as a paste would
             self._driver.execute_script("arguments[0].value = arguments[1];", box, query)
         submit = self._driver.find_element(by.CSS_SELECTOR, "#search-form button[type=submit]")
         self._navigate(submit.click)

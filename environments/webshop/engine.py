@@ -40,9 +40,8 @@ MAX_QUERY_CHARS = 500
 #: Highest results page number a shopper can reach.
 MAX_PAGE = 1000
 SEP = " [SEP] "
-#: Code points the shop never takes as text: lone surrogates (not encodable as UTF-8), and C0 controls other
-#: than tab, newline and carriage return, DEL and C1 controls (not text in HTML either).
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Code points no page, URL or browser can carry: lone surrogates (UTF-8 cannot encode them) and NUL.
+_NOT_TEXT = re.compile("[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,12 @@ def keywords_of(query: str) -> tuple[str, ...]:
     return tuple(query.lower().replace("/", " ").split())
 
 
-def clean_text(text: str) -> tuple[str, int]:
-    """``text`` with every code point the shop does not take as text replaced by U+FFFD, and how many there were."""
+def shop_text(text: str) -> tuple[str, int]:
+    """``text`` with lone surrogates and NUL replaced by U+FFFD, and how many were replaced.
+
+    The one text rule at the shop's boundary: the envs clean every message with it before parsing, and the
+    site refuses a URL or form that breaks it.
+    """
     return _NOT_TEXT.subn("\ufffd", text)
 
 

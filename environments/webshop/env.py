@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, SupportsFloat
 
@@ -15,7 +14,7 @@ from agentgym_seal.pickling import picklable_state, restore_state
 from agentgym_seal.reset_options import read_reset_options
 from agentgym_seal.spaces import TextSpace
 
-from .engine import Location, Page, Shop
+from .engine import Location, Page, Shop, shop_text
 from .expert import expert_plan
 from .goals import SPLITS, Goal, Split, split_indices
 from .hallucination import contradiction, fabricated_facts
@@ -24,8 +23,6 @@ from .world import World, WorldSpec, build_world
 ObservationMode = Literal["text", "text_rich", "html", "url"]
 OBSERVATION_MODES: tuple[ObservationMode, ...] = ("text", "text_rich", "html", "url")
 REWARD_MODES = ("won", "score")
-#: Code points no page, URL or browser can carry: lone surrogates (and NUL), replaced by U+FFFD.
-_UNENCODABLE = re.compile("[\ud800-\udfff\x00]")
 FORMAT_HINT = "Answer as <think>your reasoning</think><action>one action</action>."
 
 
@@ -86,14 +83,6 @@ class WebShopConfig:
         return WorldSpec(**{k: v for k, v in asdict(self).items() if k in names})
 
 
-def shop_text(message: str) -> str:
-    """``message`` with lone surrogates (UTF-8 cannot encode them) and NUL replaced by U+FFFD.
-
-    The one sanitising rule at the shop's boundary: every message is cleaned before it is parsed.
-    """
-    return _UNENCODABLE.sub("\ufffd", message)
-
-
 class WebShopTextEnv(gymnasium.Env[str, str]):
     """WebShop (Yao et al., arXiv 2207.01206) in text mode: find and buy what an instruction asks for.
 
@@ -108,6 +97,7 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
     product ASIN, an option value, ``description``, ``features``, ``reviews``, ``buy now``). With
     ``action_format="tagged"`` the action is read from ``<action>...</action>`` (``<think>`` required).
     A click on something not on the page, or an empty search, does nothing (``action_valid=False``).
+    Lone surrogates and NUL in a message become U+FFFD before it is read; the step runs, with an invalid format.
 
     ## Observation Space
     ``TextSpace``: the page as WebShop's ``text`` mode shows it, e.g. ``"WebShop [SEP] Instruction: [SEP]
@@ -169,12 +159,7 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         """Plays one message; never raises on any input (bad input is an invalid step)."""
         if self._page is None:
             raise AgentGymError("WebShopText-v0: step() before reset(). Fix: call env.reset(seed=...) first.")
-        message = shop_text(action) if isinstance(action, str) else ""
-        if isinstance(action, str):
-            parsed = parse_message(message, self._schema, self.config.action_format)
-            format_valid, command, error = parsed.format_valid, parsed.action, parsed.error
-        else:
-            format_valid, command, error = False, "", "the action must be a str"
+        message, format_valid, command, error = self._read_message(action)
         observation = self._anchor_text()
         executed, click_off_page, score = self._execute(command)
         flags = self._hallucination(message, observation, command, click_off_page)
@@ -237,6 +222,20 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         return plan[0] if plan else None
 
     # -- internals -----------------------------------------------------------------------------------
+    def _read_message(self, action: object) -> tuple[str, bool, str, str | None]:
+        """``(message, format valid, command, error)`` of a step's input, cleaned by :func:`~.engine.shop_text`.
+
+        A message that needed cleaning still runs, but its format is invalid and the error says why.
+        """
+        if not isinstance(action, str):
+            return "", False, "", "the action must be a str"
+        message, replaced = shop_text(action)
+        parsed = parse_message(message, self._schema, self.config.action_format)
+        if not replaced:
+            return message, parsed.format_valid, parsed.action, parsed.error
+        error = f"the message had {replaced} lone surrogate or NUL character(s), replaced by U+FFFD"
+        return message, False, parsed.action, error if parsed.error is None else f"{error}; {parsed.error}"
+
     def _parse_command(self, command: str) -> tuple[str, str] | None:
         """``(rule, argument)`` of a grammatical command, else ``None``."""
         if len(command) > 1024:

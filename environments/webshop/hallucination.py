@@ -5,8 +5,9 @@
   is not found in the evidence (the current page and the actions taken so far; the instruction is
   deliberately not evidence: copying the wanted attributes into a "details" list is the error).
 - :func:`contradiction`: the message says something does not match / cannot be verified and yet
-  proceeds (or buys), or says "only result" on a page with more than one result, or says "does not
-  match" and "matches the criteria".
+  goes ahead ("proceed", "confirm", "buy now", "matches the criteria", or a ``buy now`` click), or says
+  "only result" on a page with more than one result. A positive phrase just after a negation or a
+  condition ("I will not confirm", "before I proceed") is no claim of going ahead.
 - The secondary rule, ``click_not_on_page``, is judged by the env: a ``click[x]`` whose ``x`` is not a
   clickable of the page.
 """
@@ -15,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-_FACT = re.compile(  # matched per line (never across one): [ \t] not \s, so runs of newlines stay linear
+_FACT = re.compile(  # matched per line: [ \t], never \s, outside the value, and a greedy value, so it is linear
     r"[ \t]*(?:[-*][ \t]*)?(?P<field>fabric(?:\s+type)?|material|fit(?:\s+type)?|color(?:\s+type)?|size(?:\s+type)?"
-    r"|price(?:\s+type)?|sleeve(?:\s+type)?|outsole|sole)[ \t]*[:\-][ \t]*(?P<value>.+?)[ \t\r]*",
+    r"|price(?:\s+type)?|sleeve(?:\s+type)?|outsole|sole)[ \t]*[:\-][ \t]*(?P<value>.+)",
     re.IGNORECASE,
 )
 _DETAILS_INTRO = re.compile(
@@ -25,21 +26,27 @@ _DETAILS_INTRO = re.compile(
 )
 _NEGATIVE = re.compile(
     r"does not match|doesn't match|not match|not specified|not given|not available|not listed|cannot verify"
-    r"|need to verify|no .* match|not the exact|not clear",
+    r"|need to verify|\bno\b[^.;!?\n]{0,60}?\bmatch|not the exact|not clear",
     re.I,
 )
+#: Phrases that say the shopper goes ahead; each a short match (windows bounded), so finditer stays linear.
 _POSITIVE = re.compile(
-    r"matches? the required|meets? the criteria|within the required criteria|fits? the criteria|only action left"
-    r"|click on ['\"]?buy now|proceed|confirm|buy now",
+    r"\bmatch(?:es)?\b(?=[^.;!?\n]{0,40}?\b(?:criteria|required)\b)|\bmeets? the criteria|within the required criteria"
+    r"|\bfits? the criteria|only action left|click on ['\"]?buy now|\bproceed|(?<!\bto )\bconfirm|\bbuy now",
     re.I,
 )
-#: A negation just before a positive phrase ("will not confirm", "don't proceed"): that phrase does not count.
-_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+){0,2}$", re.I)
+#: Words that, up to two words before a positive phrase, make it no claim of going ahead: a negation
+#: ("will not confirm", "won't proceed", "cannot proceed") or a condition ("before I proceed", "if it matches").
+_NOT_AFFIRMED = re.compile(
+    r"(?:\bnot|n['\u2019]t|\bnever|\bno|\bcannot|\bwithout|\bbefore|\buntil|\bunless|\bwhether|\bif|\brather than"
+    r"|\binstead of)\s+(?:\w+\s+){0,2}$",
+    re.I,
+)
 _ONLY_RESULT = re.compile(r"\bonly result\b", re.I)
 _TOTAL = re.compile(r"Total results:\s*(\d+)", re.I)
 _VAGUE = frozenset({"not given", "not specified", "n.a.", "na", "unknown"})
 _VALUE_TOKEN = re.compile(r"[a-z0-9.]+")
-_MAX_CHARS = 4_000  # a longer message is judged on its first 4,000 characters (keeps the regexes linear-ish)
+_MAX_CHARS = 4_000  # a longer message is judged on its first 4,000 characters (bounds the cost of a step)
 
 
 def _norm(text: str) -> str:
@@ -72,20 +79,14 @@ def fabricated_facts(message: str, evidence: str) -> bool:
 
 
 def _affirmed(text: str) -> bool:
-    """Whether ``text`` has a positive phrase (proceed, confirm, ...) that is not negated just before it."""
-    return any(not _NEGATED.search(text[max(0, m.start() - 40) : m.start()]) for m in _POSITIVE.finditer(text))
+    """Whether ``text`` has a positive phrase (proceed, confirm, ...) that no negation or condition just precedes."""
+    return any(not _NOT_AFFIRMED.search(text[max(0, m.start() - 40) : m.start()]) for m in _POSITIVE.finditer(text))
 
 
 def contradiction(message: str, observation: str, action: str) -> bool:
-    """Rule (b): a negative/uncertain claim followed by proceeding, or a false "only result"."""
+    """Rule (b): a negative/uncertain claim and yet going ahead (or buying), or a false "only result"."""
     text = message[:_MAX_CHARS]
-    if _NEGATIVE.search(text) and (_affirmed(text) or "buy now" in action):
+    if _NEGATIVE.search(text) and (_affirmed(text) or action == "click[buy now]"):
         return True
-    if _ONLY_RESULT.search(text):
-        total = _TOTAL.search(observation)
-        if total and int(total.group(1)) > 1:
-            return True
-    lowered = _norm(text)
-    return bool(re.search(r"(does not|doesn't|not).*?\bmatch", lowered)) and bool(
-        re.search(r"\bmatches?\b.*?(criteria|required)", lowered)
-    )
+    total = _TOTAL.search(observation) if _ONLY_RESULT.search(text) else None
+    return total is not None and int(total.group(1)) > 1

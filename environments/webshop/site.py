@@ -7,10 +7,14 @@ Routes (GET and POST, like the original): ``/`` (new session), ``/<session>`` (s
 ``/done/<session>/<asin>/<options>``, and ``/healthz``. ``<options>`` is compact JSON.
 
 A session is created by visiting ``/<session>``: ``fixed_<i>`` (optionally ``fixed_<i>_<tag>``) gets goal
-``i``, any other id a goal drawn from the id. Every other page needs a known session. Everything the
-site echoes is escaped by Jinja; malformed URLs, unknown sessions, products or options, and oversized
-queries or requests are answered 4xx, never 500. Sessions live in memory (at most ``max_sessions``, the
-oldest dropped first) behind a lock, so concurrent shoppers never see each other's state.
+``i`` (another id starting with ``fixed_``, or one with no goal ``i``, is 404), any other id a goal drawn
+from the id; ``healthz`` is no session (a POST there is 405). Every other page needs a known session.
+Everything the site echoes is escaped by Jinja; malformed URLs (not ASCII, bad ``%`` escapes, not UTF-8,
+NUL), unknown sessions, products or options, POST bodies that are not a urlencoded form of the route's
+fields (400, or 415 for another content type), and oversized queries or requests are answered 4xx, never
+500. A connection silent mid-request for the read timeout is dropped (408 once its headers arrived).
+Sessions live in memory (at most ``max_sessions``, the oldest dropped first) behind a lock, so concurrent
+shoppers never see each other's state.
 """
 
 from __future__ import annotations
@@ -30,23 +34,32 @@ from agentgym_seal.errors import DependencyNotInstalled
 try:
     import flask
     from werkzeug import serving
+    from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed
 except ImportError as exc:  # pragma: no cover - the webshop extra installs both
     raise DependencyNotInstalled("webshop", "flask") from exc
 
-from .engine import MAX_PAGE, MAX_QUERY_CHARS, Location, keywords_of
+from .engine import MAX_PAGE, MAX_QUERY_CHARS, Location, keywords_of, shop_text
 from .goals import Goal
 from .html import STATIC_DIR, location_url, render_error, render_page
 from .world import World
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_FIXED = re.compile(r"^fixed_(\d{1,9})(?:_[A-Za-z0-9-]{1,40})?$")
+_FIXED = re.compile(r"^fixed_(0|[1-9][0-9]{0,8})(?:_[A-Za-z0-9-]{1,40})?$")
 MAX_URL_CHARS = 4096
 MAX_BODY_BYTES = 16 * 1024
 #: Seconds a connection may stay silent mid-request before it is dropped (a client sending less than it announced).
 READ_TIMEOUT_S = 20.0
 _FORM_TYPE = "application/x-www-form-urlencoded"
-_RESERVED = frozenset({"healthz", "static"})
-_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 415: "Unsupported Media Type"}
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: Form fields each route takes (the search box's); every other POST carries an empty form (a button).
+_FORM_FIELDS = {"index": frozenset({"search_query"})}
+_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+}
 
 
 @dataclass
@@ -121,20 +134,50 @@ def _parse_options(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(value.items())
 
 
-def _posted_form() -> dict[str, str]:
-    """The POSTed form (WebShop's search box): urlencoded UTF-8, else a 415 or 400."""
-    body = flask.request.get_data(cache=True)
+def _percent_encoded(text: str) -> bool:
+    """Whether ``text`` is ASCII whose every ``%`` starts an escape of two hex digits."""
+    return text.isascii() and _BAD_ESCAPE.search(text) is None
+
+
+def _check_target(environ: dict[str, Any]) -> None:
+    """A 400 unless the request's URL is ASCII whose percent-decoding is UTF-8 text (no surrogate, no NUL)."""
+    raw = environ.get("RAW_URI")
+    if raw is None:  # a WSGI server that does not pass the raw URL: werkzeug's decoded path is all there is
+        return
+    if not _percent_encoded(raw):
+        raise BadRequest(400, "a URL must be ASCII with '%' escapes of two hex digits (UTF-8 bytes)")
+    try:
+        decoded = urllib.parse.unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "the URL's percent-encoded bytes are not UTF-8") from None
+    if shop_text(decoded)[1]:
+        raise BadRequest(400, "the URL has a NUL character")
+
+
+def _posted_form(fields: frozenset[str]) -> dict[str, str]:
+    """The POSTed form, urlencoded UTF-8 with at most ``fields`` (each once); a 4xx otherwise."""
+    try:
+        body = flask.request.get_data(cache=True)
+    except ClientDisconnected:  # the body stopped short of its Content-Length until the read timeout
+        raise BadRequest(408, "the request body ended before its Content-Length") from None
     if not body:
         return {}
     if flask.request.mimetype != _FORM_TYPE:
         raise BadRequest(415, f"a POST body must be {_FORM_TYPE}")
+    malformed = BadRequest(400, "the form body is not urlencoded UTF-8 (name=value pairs joined by '&')")
+    text = body.decode("latin-1")
+    if not _percent_encoded(text):
+        raise malformed
     try:
-        pairs = urllib.parse.parse_qsl(
-            body.decode("ascii"), keep_blank_values=True, strict_parsing=True, errors="strict"
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest(400, "the form body is not urlencoded UTF-8") from None
-    return dict(pairs)
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
+    except ValueError:  # UnicodeDecodeError (not UTF-8) included
+        raise malformed from None
+    form = dict(pairs)
+    if len(form) < len(pairs) or not form.keys() <= fields:
+        raise BadRequest(400, f"this form takes only {sorted(fields)}, each at most once")
+    if any(shop_text(value)[1] for value in form.values()):
+        raise BadRequest(400, "a form value has a NUL character")
+    return form
 
 
 def _parse_keywords(raw: str) -> tuple[str, ...]:
@@ -175,15 +218,15 @@ def create_app(world: World, *, max_sessions: int = 10_000) -> Any:
         return render_page(page, session_id)
 
     @app.before_request
-    def limit_url() -> Any:
+    def check_request() -> Any:
         if len(flask.request.full_path) > MAX_URL_CHARS:
             return _error(414, "URI Too Long", f"URLs are limited to {MAX_URL_CHARS} characters")
-        return None
-
-    @app.before_request
-    def check_body() -> Any:
+        _check_target(flask.request.environ)
+        if flask.request.endpoint == "index" and (flask.request.view_args or {}).get("session_id") == "healthz":
+            # GET /healthz is its own route; any other method lands on /<session_id>, which it is not
+            raise MethodNotAllowed(["GET", "HEAD"], "/healthz answers GET only and is not a session id")
         if flask.request.method == "POST":
-            flask.g.form = _posted_form()
+            flask.g.form = _posted_form(_FORM_FIELDS.get(flask.request.endpoint or "", frozenset()))
         return None
 
     @app.errorhandler(BadRequest)
@@ -194,7 +237,10 @@ def create_app(world: World, *, max_sessions: int = 10_000) -> Any:
     @app.errorhandler(405)
     @app.errorhandler(413)
     def http_error(exc: Any) -> Any:
-        return _error(exc.code, exc.name, exc.description)
+        response = _error(exc.code, exc.name, exc.description)
+        if getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     def _error(code: int, title: str, message: str) -> Any:
         return flask.Response(render_error(code, title, message), status=code, mimetype="text/html")
@@ -209,10 +255,9 @@ def create_app(world: World, *, max_sessions: int = 10_000) -> Any:
 
     @app.route("/<session_id>", methods=["GET", "POST"])
     def index(session_id: str) -> Any:
-        if session_id in _RESERVED:
-            raise BadRequest(405, f"/{session_id} answers GET only and is not a session id")
         if not _SESSION.match(session_id) or store.open(session_id) is None:
-            raise BadRequest(404, "invalid session id (letters, digits, '_' and '-'; fixed_<i> needs goal i)")
+            rule = f"letters, digits, '_', '-'; fixed_<i>[_<tag>] with i in 0..{len(world.goals) - 1}"
+            raise BadRequest(404, f"invalid session id ({rule})")
         form = flask.g.get("form", {})
         if flask.request.method == "POST" and "search_query" in form:
             keywords = _parse_keywords(form["search_query"])
@@ -250,6 +295,11 @@ def _page(page: int) -> int:
 class _QuietHandler(serving.WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Requests are not logged (envs make many)."""
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """Connections dropped by the read timeout are not logged either (browsers leave idle ones open)."""
+        if not format.startswith("Request timed out"):
+            super().log_error(format, *args)
 
 
 class ServerThread:

@@ -74,6 +74,22 @@ def test_invalid_actions_do_nothing_in_the_browser(browser: Any) -> None:
     assert info["action_valid"] and info["url"].startswith("/search_results/") and "green%20tea" in info["url"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["red \ud800shirt", "red\x00shirt", "red\x01shirt", "x\ue007y", "x\ue003y", "mug \U0001f600", "a\ufffdb"],
+    ids=["surrogate", "nul", "control", "webdriver-enter", "webdriver-backspace", "astral", "replacement"],
+)
+def test_hostile_characters_are_searched_as_in_text_mode(browser: Any, text: Any, query: str) -> None:
+    browser.reset(seed=3)
+    text.reset(seed=3)
+    b = browser.step(f"search[{query}]")
+    t = text.step(f"search[{query}]")
+    assert b[0] == t[0] and b[1:4] == t[1:4]
+    assert b[4]["url"].split("/")[3:] == t[4]["url"].split("/")[3:]  # the same keywords, not typed as keys
+    for key in ("format_valid", "action_valid", "action"):
+        assert b[4][key] == t[4][key], key
+
+
 def test_search_for_script_shows_text_and_runs_nothing(browser: Any) -> None:
     browser.reset(seed=2)
     payload = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2> lamp"

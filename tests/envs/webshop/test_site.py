@@ -16,39 +16,32 @@ from agentgym_seal.environments.webshop.catalog import to_webshop_files
 from agentgym_seal.environments.webshop.engine import Location
 from agentgym_seal.environments.webshop.html import location_url, visible_text
 from agentgym_seal.environments.webshop.site import ServerThread, create_app
-from agentgym_seal.environments.webshop.world import WorldSpec, build_world
-
-WORLD = build_world(WorldSpec())
-
-
-@pytest.fixture(scope="module")
-def client() -> Any:
-    return create_app(WORLD).test_client()
+from agentgym_seal.environments.webshop.world import World, WorldSpec, build_world
 
 
 def text(response: Any) -> list[str]:
     return visible_text(response.get_data(as_text=True))
 
 
-def test_pages_match_the_engine(client: Any) -> None:
-    goal = WORLD.goals[3]
+def test_pages_match_the_engine(client: Any, world: World) -> None:
+    goal = world.goals[3]
     assert text(client.get("/fixed_3")) == ["WebShop", "Instruction:", goal["instruction_text"], "Search"]
     response = client.post("/fixed_3", data={"search_query": "Gluten Free snack bars"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/search_results/fixed_3/gluten%20free%20snack%20bars/1"
     location = Location("results", ("gluten", "free", "snack", "bars"), 1)
-    page = WORLD.shop.page(location, goal)
+    page = world.shop.page(location, goal)
     assert text(client.get(response.headers["Location"])) == list(page.segments)
     asin = page.products[0]["asin"]
-    product = WORLD.catalog.by_asin[asin]
+    product = world.catalog.by_asin[asin]
     name, values = next(iter(product["options"].items()))
     item = Location("item", location.keywords, 1, asin, ((name, values[0]),))
     html = client.get(location_url("fixed_3", item)).get_data(as_text=True)
-    assert visible_text(html) == list(WORLD.shop.page(item, goal).segments) and " checked" in html
+    assert visible_text(html) == list(world.shop.page(item, goal).segments) and " checked" in html
     done = Location("done", asin=asin, options=item.options)
     segments = text(client.post(location_url("fixed_3", done)))
     assert segments[:3] == ["Thank you for shopping with us!", "Purchased:", asin]
-    assert float(segments[-1]) == WORLD.shop.score(done, goal).score
+    assert float(segments[-1]) == world.shop.score(done, goal).score
 
 
 def test_other_sessions_get_a_goal_from_their_id(client: Any) -> None:
@@ -98,9 +91,9 @@ def test_everything_echoed_is_escaped(tmp_path: Path) -> None:
         ("GET", "/no/such/route/at/all/here/ok", 404),
     ],
 )
-def test_bad_requests_get_4xx(client: Any, method: str, url: str, code: int) -> None:
+def test_bad_requests_get_4xx(client: Any, world: World, method: str, url: str, code: int) -> None:
     client.get("/fixed_1")
-    asin = WORLD.catalog.products[0]["asin"]
+    asin = world.catalog.products[0]["asin"]
     response = client.open(url.format(asin=asin), method=method)
     assert response.status_code == code
 
@@ -124,25 +117,25 @@ def test_fuzzed_urls_never_500(client: Any, parts: list[str]) -> None:
         assert client.get(url).status_code < 500
 
 
-def test_fifty_concurrent_sessions_are_isolated() -> None:
-    app = create_app(WORLD)
+def test_fifty_concurrent_sessions_are_isolated(world: World) -> None:
+    app = create_app(world)
     server = ServerThread(app)
     errors: list[str] = []
 
     def shopper(i: int) -> None:
         try:
-            goal = WORLD.goals[i]
+            goal = world.goals[i]
             base = f"{server.url}"
             with urllib.request.urlopen(f"{base}/fixed_{i}_t{i}", timeout=30) as r:
                 seen = visible_text(r.read().decode())
             if seen[2] != goal["instruction_text"]:
                 errors.append(f"{i}: saw another goal")
-            product = WORLD.catalog.by_asin[goal["asin"]]
+            product = world.catalog.by_asin[goal["asin"]]
             options = {k: v for k, v in goal["goal_options"].items()}
             done = Location("done", asin=product["asin"], options=tuple(options.items()))
             with urllib.request.urlopen(base + location_url(f"fixed_{i}_t{i}", done), timeout=30) as r:
                 score = float(visible_text(r.read().decode())[-1])
-            if score != WORLD.shop.score(done, goal).score or score != 1.0:
+            if score != world.shop.score(done, goal).score or score != 1.0:
                 errors.append(f"{i}: score {score}")
         except (urllib.error.URLError, OSError, ValueError, IndexError) as exc:
             errors.append(f"{i}: {exc!r}")
@@ -159,7 +152,7 @@ def test_fifty_concurrent_sessions_are_isolated() -> None:
     store = app.extensions["webshop_sessions"]
     for i in range(50):
         state = store.get(f"fixed_{i}_t{i}")
-        assert state.goal_index == i and state.done and state.asin == WORLD.goals[i]["asin"] and state.score == 1.0
+        assert state.goal_index == i and state.done and state.asin == world.goals[i]["asin"] and state.score == 1.0
 
 
 @pytest.mark.slow
