@@ -26,13 +26,9 @@ class WarmupConfig:
     """SFT warm-up on expert demonstrations (the paper's mid-training)."""
 
     episodes: int = 480
-    """Expert episodes of the train split to learn from (0 disables the warm-up). Diversity beats epochs:
-    480 explorer episodes x 10 epochs reached 35.9-50.4% eval success over seeds 0-2 with --warmup.invalid-noise
-    0.25 (25.8-45.3% without; planner: 12-23%; 160 planner episodes x 30 epochs, the same compute: 10%)."""
+    """Expert episodes of the train split to learn from (0 disables the warm-up)."""
     epochs: int = 3
-    """Passes over the demonstrations. With the default copy pretraining 3 epochs (~165 s) warm the CPU default up to
-    47.7 / 24.6 / 44.1% (seeds 0-2), 2 epochs to 40.2 / 26.6 / 40.2%, 5 to 43.4 / 32.4 / 59.0%; without it the 1M
-    model sits near 0% until its loss drops far enough (6 epochs: 6.3%, 10: 25.8-45.3%)."""
+    """Passes over the demonstrations."""
     seconds: float | None = None
     """Optional wall-clock cap (makes the warm-up depend on machine speed, so runs stop being reproducible)."""
     lr: float = 3e-3
@@ -41,8 +37,7 @@ class WarmupConfig:
     """Sequences per warm-up step."""
     expert: Literal["planner", "explorer"] = "explorer"
     """Demonstrator: the explorer (searches unvisited receptacles until it finds the object, then plans) or the
-    planner (walks straight to the hidden object, which a policy cannot see: its first move becomes a lottery).
-    ALFWorld CPU default, seed 0, same compute: explorer 25.8% eval success, planner 11.7%."""
+    planner (walks straight to the hidden object, which the policy cannot see)."""
     games_per_type: int = 400
     """Train games per task type the demonstrations are drawn from (the first of the RL pool's games)."""
     noise: float = 0.0
@@ -50,24 +45,14 @@ class WarmupConfig:
     so the demonstrations show the expert recovering from states it would never reach itself."""
     processes: int = 0
     """Data-parallel warm-up processes on a CPU, sharing --num-threads (gradients summed with gloo; ignored on a
-    GPU). 0 = auto: one per thread for a warm-up of >= 200 optimizer steps (a helper takes ~3 s to start), else
-    1. A small model's kernels do not keep several threads of one process busy: on the 2-core machine the CPU
-    default trains at 1.8-1.9 steps/s as 2 one-thread processes, 1.65 as one process with 2 threads (970 steps:
-    520 s vs ~590 s)."""
+    GPU). 0 = auto: one per thread for a warm-up of >= 200 optimizer steps, else 1."""
     invalid_noise: float = 0.25
-    """Inadmissible mistakes: per step, the probability of playing a command admissible only elsewhere (another
-    room's receptacle, an object not here; not learned from), so the demonstrations show the way out of the
-    env's "Nothing happens." that a small policy otherwise answers with the same command again. CPU default,
-    seeds 0-2, 0 -> 0.25: admissible share of RL-rollout actions 0.53/0.53/0.63 -> 0.81/0.72/0.78, warm-up eval
-    25.8/43.8/45.3% -> 36.3/50.4/35.9%."""
+    """Inadmissible mistakes: per step, the probability of playing a command admissible only elsewhere (not learned
+    from), so the demonstrations show the way out of the env's "Nothing happens."."""
 
     epsilon: float = 0.0
     """Epsilon-greedy demonstrator: per step, the probability that the demonstration's command is a uniformly random
-    admissible one (played and learned from), so the warm-up teaches the format and the admissible actions but the
-    task only in part and leaves RL a policy spread over admissible commands to sharpen (as a pretrained model is).
-    Measured on the CPU default (0.5, 5 epochs, then lr 2e-4): RL does learn from it (seed 0: 21.5% -> 25.0 /
-    27.7% after 12 / 24 steps), but whether the warm-up crosses the tiny model's transition depends on the seed
-    (seed 1: 1.6%)."""
+    admissible one (played and learned from)."""
 
     def __post_init__(self) -> None:
         if self.processes < 0:
@@ -135,11 +120,8 @@ class TrainConfig:
     tiny_layers: int = 4
     """Decoder layers of the tiny model (used when ``--model tiny``)."""
     tiny_copy_sequences: int = 80000
-    """Synthetic copy pretraining of the tiny model before the warm-up (random token segments followed by copies
-    of themselves: the induction circuits a pretrained LM brings for copying entities and commands); 0 = none.
-    Part of the cached model's key (built once, ~220 s on 2 cores). CPU default, seeds 0-2, RL 12 steps at T 0.7 and
-    lr 5e-5 (session 11): with it and 3 warm-up epochs 38.8% -> 43.6% after RL (+4.8 points), without it and 10
-    epochs 40.9% -> 41.4%."""
+    """Synthetic copy-task sequences the tiny model pretrains on before the warm-up (0 = none); part of the cached
+    model's key."""
     task_types: tuple[str, ...] = ("pick_and_place_simple",)
     """ALFWorld task types to train and evaluate on."""
     difficulty: str = "tiny"
@@ -147,11 +129,8 @@ class TrainConfig:
     train_games_per_type: int = 400
     """Generated train games per task type in the RL pool."""
     train_first_game: int = 0
-    """ALFWorld: index of the RL pool's first generated game (the pool is games train_first_game ..
-    train_first_game + train_games_per_type - 1 of each type). The warm-up demonstrates the first
-    --warmup.games-per-type games, so 0 makes RL replay demonstrated games. CPU default, seeds 0-2: 400 (games no
-    demonstration showed) ends at 39.5% eval success after 12 steps, 0 at 42.8% (warm-up 40.1%; both without
-    the inadmissible-action penalty)."""
+    """ALFWorld: index of the RL pool's first generated game (the warm-up demonstrates the first
+    --warmup.games-per-type games, so 0 makes RL replay demonstrated games)."""
     batch_tasks: int = 4
     """B: task seeds per RL step."""
     group_size: int = 8
@@ -166,19 +145,13 @@ class TrainConfig:
     max_response_length: int = 24
     """Generated tokens per turn."""
     temperature: float = 0.4
-    """Rollout temperature (verl and the paper preset: 1.0). The CPU default samples at the eval temperature, so RL sees
-    the confident mistakes that cost the eval: 12 steps from the seed 0-2 warm-ups (47.7 / 24.6 / 44.1%) at T 0.4
-    reach 54.3 / 30.9 / 60.5% (lr 2e-4, mean +9.8 points) and 55.1 / 33.2 / 50.8% (lr 1e-4, +7.6); at T 0.7 and lr
-    5e-5 49.6 / 30.9 / 50.4% (+4.8)."""
+    """Rollout temperature (verl and the paper preset: 1.0; the CPU default samples at the eval temperature)."""
     eval_temperature: float = 0.4
     """Evaluation temperature (SPEC 1.4)."""
     top_p: float = 1.0
     """Nucleus sampling mass."""
     lr: float = 2e-4
-    """AdamW learning rate of RL. CPU default, T 0.4 rollouts, 12 steps from the seed 0-2 warm-ups (mean 38.8%): 2e-4
-    gives +9.8 points, 4e-4 +5.9, 1e-4 +7.6, 5e-5 +5.5 (README, "Status of the CPU default"). Before copy pretraining
-    (10-epoch warm-ups 36.3 / 50.4 / 35.9%, T 0.7): 5e-5 gave 36.7 / 49.6 / 37.9%, 2e-4 31.2 / 43.8 / 32.4% (Adam moves
-    every weight by ~lr per step; 12 zero-signal steps at 5e-4 erase the warm-up: bench_update_noise.py)."""
+    """AdamW learning rate of RL."""
     mini_batch_size: int = 256
     """Most step samples per optimizer step: a rollout's samples are split into the fewest mini-batches of at most
     this many, of near-equal size (268 samples at 256: two steps of 134, not 256 + a noisy step of 12)."""
@@ -197,10 +170,7 @@ class TrainConfig:
     """λ: penalty of a format-invalid step (SPEC 1.1)."""
     penalise_inadmissible: bool | None = None
     """Also penalise (λ) well-formed actions the env cannot execute ("Nothing happens."): True or False; default the
-    env family's (ALFWorld True, WebShop and SearchQA False). The reference penalises format errors only. On the
-    ALFWorld CPU default (seeds 0-2, 12 steps) True ends at 46.0% eval success, False at 42.8% (warm-up 40.1%): in a
-    group whose episodes all win or all lose, the penalised steps are the only score differences, so GRPO turns
-    them into the group's whole signal against repeated inadmissible commands."""
+    env family's (ALFWorld True, WebShop and SearchQA False; the reference penalises format errors only)."""
     negative_advantage_scale: float = 1.0
     """Scale of negative advantages in the update: 1 = GRPO/GiGPO as specified, 0 = reinforce winners only."""
     credit_inadmissible: bool = True
@@ -241,9 +211,7 @@ class TrainConfig:
     monitor_interference_layers: tuple[str, ...] = ("lm_head",)
     """Parameter subset of grad/*: lm_head and/or dotted linear module names (e.g. model.layers.3.mlp.down_proj)."""
     monitor_post_update_every: int = 5
-    """Forward the updated policy every N steps for logprob/delta_*, entropy/delta, Lemma 3.3/3.4 (0: never).
-
-    One no-grad forward over the batch costs ~10-15% of a CPU RL step; every 5 steps keeps the monitor near 3%."""
+    """Forward the updated policy every N steps for logprob/delta_*, entropy/delta, Lemma 3.3/3.4 (0: never)."""
     monitor_projection_every: int = 5
     """Save the 2-D projection of pooled hidden states (run_dir/monitor/projection.jsonl) every N steps."""
     log_sinks: tuple[str, ...] = ()

@@ -51,10 +51,7 @@ class ShapingConfig:
     """entropy-dense: the clip of mode clip."""
     beta: float = 1.0
     """entropy-sparse: share of the outcome reward at stake on the calls (0: plain reward, 1: all of it: a correct
-    answer none of whose calls lowered the entropy scores 0). README's SearchQA measurements, 3 seeds, 24 steps: with
-    T 0.7 rollouts and 5-epoch warm-ups 0.5 lowered searches per episode on 2 seeds, 1.0 on all 3 (-25%); on the
-    CPU default (T 0.4) 1.0 lowered them from 1.00 to 0.76 (session 13) and 1.00 to 0.78 (session 14, another
-    machine), never raising them on a seed, EM unchanged on every seed."""
+    answer none of whose calls lowered the entropy scores 0); measured in docs/experiments/2026-12-searchqa-shaping.md."""
     threshold: float = 0.0
     """entropy-sparse: a call counts as entropy-reducing when dH > threshold."""
     window: int | None = None

@@ -63,7 +63,7 @@ from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
 # Bump when the text of demonstrations changes (3: SearchQA's bm25 defaults, and so its retrieved passages, changed
-# in session 16; the tiny model is keyed by its corpus, so unchanged demonstrations reuse it).
+# on 2026-12-06; the tiny model is keyed by its corpus, so unchanged demonstrations reuse it).
 _DEMO_CACHE_VERSION = 3
 
 

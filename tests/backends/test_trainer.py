@@ -167,7 +167,7 @@ def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
 def test_a_resume_names_the_settings_it_changes() -> None:
     from agentgym_seal.backends.resume import resume_changes
 
-    written = TrainConfig(steps=12, penalise_inadmissible=False, run_dir="runs/x").resolved()  # before session 14
+    written = TrainConfig(steps=12, penalise_inadmissible=False, run_dir="runs/x").resolved()  # an older default
     saved = json.loads(json.dumps(dataclasses.asdict(written)))  # as config.json holds it
     saved["shaping"]["beta"] = 0.5
     notes = resume_changes(saved, TrainConfig(resume="runs/x").resolved())

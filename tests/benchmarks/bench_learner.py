@@ -12,7 +12,7 @@ predicted one:
                             + attention terms 2 x 2 L S d per token (forward, x3 with backward)
     SEAL head FLOPs         ~ 6 N_response ((L_head - 1) d^2 + d)   (forward + backward, response tokens only)
 
-Target (issue 3): overhead <= 3% on the >= 20M model.
+Target: overhead <= 3% on the >= 20M model.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Run: python tests/benchmarks/bench_rollout.py [--model RUN_DIR/final] [--tasks 4
 Both modes roll out the same B seeds x G envs with the same sampler settings; "batched" generates one turn
 of every active env in one call (what the trainer does), "sequential" rolls each env out alone. Prints
 generation tokens/s, env-steps/s of the whole rollout, and where the wall time went (reset, prompt
-templating + tokenising, generation, env steps). Targets (issue 3): generation tokens/s >= 5x,
+templating + tokenising, generation, env steps). Targets: generation tokens/s >= 5x,
 whole-rollout env-steps/s >= 3x.
 """
 

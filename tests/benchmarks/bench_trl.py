@@ -9,7 +9,7 @@ Same tiny Qwen2 (same weights), same B x G completions per step, same completion
 one optimizer step per generation batch, CPU, the same number of threads. Both stop a completion at EOS only
 (TRL's rule), so completion lengths match. A step = generate B x G completions, score them, group advantages,
 one policy-gradient update. Reported: median seconds per step after one warm-up step, completions/s and
-mean completion length. Target (issue 3): ours >= 2x TRL's completions/s.
+mean completion length. Target: ours >= 2x TRL's completions/s.
 """
 
 from __future__ import annotations

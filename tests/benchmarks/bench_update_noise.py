@@ -8,7 +8,7 @@ from the warm-up weights, applies ``--updates`` AdamW steps whose advantages are
 variance) on real rollout samples at the training temperature, about as many trained samples per step as an RL
 step of the run has, and prints the validation success and admissible-action ratio at the evaluation
 temperature before and after. An RL step at a learning rate where this table shows a large drop must carry
-enough signal to beat that drop before it can improve the policy at all (issue 3's diagnosis: with the tiny
+enough signal to beat that drop before it can improve the policy at all (the diagnosis: with the tiny
 default, 12 such steps at 5e-4 took valid_seen from 31% to 0%; at 2e-4 they left it at 31% with T 0.7 rollouts
 and 28% with T 1.0 rollouts, 64 episodes).
 """

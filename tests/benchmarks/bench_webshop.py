@@ -1,7 +1,7 @@
 """Costs of WebShop: catalog generation, index build/save/load, search and env step latency, browser env.
 
 Run: python tests/benchmarks/bench_webshop.py [--sizes 1000 10000 100000] [--queries 300] [--browser-steps 40]
-Prints two tables (milliseconds unless said). Goal (issue 5): text-env search p50 <= 3 ms at 100k products
+Prints two tables (milliseconds unless said). Goal: text-env search p50 <= 3 ms at 100k products
 with bm25s, >= 3x faster than the Lucene path (measured when the webshop-lucene extra is installed).
 """
 
