@@ -13,7 +13,6 @@ A resume verifies the whole folder before it writes anything (``resume.check_run
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,7 +20,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from agentgym_seal.engines import ENGINES, SamplingParams
 from agentgym_seal.errors import AgentGymError
 from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
+from agentgym_seal.logging.progress import PhaseProgress
 from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.loading import check_model_folder
 from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict
@@ -297,7 +297,8 @@ class Trainer:
                 self._reset_reference()  # KL to the warmed-up policy, not to the one the warm-up started from
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the warmed-up weights (hf: no-op)
-                warmup.update(self.evaluate(evals, 0))
+                with self._progress_bar("evaluation of the warmed-up policy", bar=False):
+                    warmup.update(self.evaluate(evals, 0))
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
                 _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
                 self.console.print(_summary(warmup))
@@ -306,16 +307,23 @@ class Trainer:
             if self.monitor is not None:  # phase detector state and monitor artifacts up to the resumed step
                 self.monitor.restore(read_jsonl(self.metrics.path), self.start_step - 1)
             with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=self.console, disable=not cfg.progress,
-            ) as progress:  # fmt: skip
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                disable=not (cfg.progress and self.console.is_terminal),
+            ) as progress:  # in a log the phases print plain lines instead
                 bar = progress.add_task("RL", total=cfg.num_steps, completed=self.start_step - 1)
                 for step in range(self.start_step, cfg.num_steps + 1):
                     progress.update(bar, description=f"step {step}: rollout + update")
-                    row = self.train_step(train, step)
+                    with self._progress_bar(f"step {step}: rollout + update", bar=False):
+                        row = self.train_step(train, step)
                     if step % cfg.eval_every == 0 or step == cfg.num_steps:
                         progress.update(bar, description=f"step {step}: evaluation")
-                        row.update(self.evaluate(evals, step))
+                        with self._progress_bar(f"step {step}: evaluation", bar=False):
+                            row.update(self.evaluate(evals, step))
                     self.metrics.write(row)
                     self.sinks.write(row)
                     progress.console.print(_summary(row))
@@ -335,24 +343,14 @@ class Trainer:
         """Writes the checkpoint of ``step`` (:func:`~.checkpoints.save_checkpoint`)."""
         save_checkpoint(checkpoint_dir(self.run_dir, step), self.model, self.tokenizer, self.learner, step)
 
-    @contextlib.contextmanager
-    def _progress_bar(self, label: str) -> Iterator[Callable[[int, int, float], None]]:
-        """A rich bar with the loss, as an ``on_step(done, total, loss)`` callback (hidden with ``--no-progress``).
+    def _progress_bar(self, label: str, *, bar: bool = True) -> PhaseProgress:
+        """Progress of a phase as ``on_step(done, total, loss)``: a rich bar on a terminal, plain lines in a log.
 
-        The bar appears on the first step, so work that does not happen (a cached model) leaves no line.
+        ``bar=False`` prints in a log only (the RL bar already shows the phase on a terminal); ``--no-progress`` or a
+        phase that does no work print nothing.
         """
-        with Progress(
-            TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
-            TimeRemainingColumn(), console=self.console, disable=not self.cfg.progress,
-        ) as progress:  # fmt: skip
-            bars: list[Any] = []
-
-            def on_step(done: int, total: int, loss: float) -> None:
-                if not bars:
-                    bars.append(progress.add_task(label, total=total, loss=loss))
-                progress.update(bars[0], completed=done, total=total, loss=loss)
-
-            yield on_step
+        enabled = self.cfg.progress and (bar or not self.console.is_terminal)
+        return PhaseProgress(self.console, label, enabled=enabled)
 
     def _warmup(self) -> dict[str, float]:
         if self.cfg.warmup.episodes <= 0:

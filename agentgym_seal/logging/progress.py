@@ -1,9 +1,10 @@
 """Progress of long phases: rich bars on a terminal, plain lines at least every 30 s in a log.
 
 ``make train > log``, CI and cluster jobs write to a file, where rich draws nothing until a phase ends. There,
-:class:`PhaseProgress` prints one plain line when a phase starts, then ``label: 40/120 (33%), loss 0.412,
-61 s, about 2 min left`` at most every :data:`LOG_EVERY_S` seconds (a heartbeat line even when the phase
-reports no steps), and one line at its end. On a terminal it drives a rich progress bar instead.
+:class:`PhaseProgress` prints ``label: started`` when the phase first reports a step or has run for
+:data:`LOG_EVERY_S` seconds, then ``label: 40/120 (33%), loss 0.412, 61 s, about 2 min left`` at most every
+:data:`LOG_EVERY_S` seconds (a heartbeat even when the phase reports no steps), and one line at its end; a phase
+that ends at once without work (a cached model) prints nothing. On a terminal it drives a rich progress bar.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class PhaseProgress:
         self.console, self.label, self.enabled, self.every_s, self.clock = console, label, enabled, every_s, clock
         self.done, self.total, self.loss = 0, 0, math.nan
         self._start = self._last_line = 0.0
+        self._started = False
         self._bar: Progress | None = None
         self._task: Any = None
         self._lock = threading.Lock()
@@ -63,7 +65,6 @@ class PhaseProgress:
     def __enter__(self) -> PhaseProgress:
         self._start = self._last_line = self.clock()
         if self.plain:
-            self.console.print(f"{self.label}: started", markup=False, highlight=False)
             self._heartbeat = threading.Thread(target=self._beat, name=f"progress {self.label}", daemon=True)
             self._heartbeat.start()
         elif self.enabled:
@@ -81,6 +82,8 @@ class PhaseProgress:
                 if self._task is None:
                     self._task = self._bar.add_task(self.label, total=total, loss=shown)
                 self._bar.update(self._task, completed=done, total=total, loss=shown)
+            elif self.plain and not self._started:
+                self._announce()
             elif self.plain and self.clock() - self._last_line >= self.every_s:
                 self._line()
 
@@ -92,7 +95,7 @@ class PhaseProgress:
             self._heartbeat.join(timeout=self.every_s + 1)
         if self._bar is not None:
             self._bar.__exit__(kind, error, trace)
-        elif self.plain:
+        elif self.plain and (self._started or kind is not None):
             with self._lock:
                 ending = "done" if kind is None else f"stopped by {kind.__name__}"
                 line = self._status(f"{ending} in {_duration(self.clock() - self._start)}")
@@ -101,8 +104,16 @@ class PhaseProgress:
     def _beat(self) -> None:
         while not self._stop.wait(min(self.every_s, 1.0)):
             with self._lock:
-                if self.clock() - self._last_line >= self.every_s:
+                if self.clock() - self._last_line < self.every_s:
+                    continue
+                if self._started:
                     self._line()
+                else:
+                    self._announce()
+
+    def _announce(self) -> None:
+        self.console.print(f"{self.label}: started", markup=False, highlight=False)
+        self._started, self._last_line = True, self.clock()
 
     def _line(self) -> None:
         elapsed = self.clock() - self._start

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -230,3 +231,15 @@ def test_lora_kl_reference_is_the_merged_warmed_up_policy_after_warmup_and_resum
     reference = resumed.learner.ref_model.state_dict()
     assert all(torch.equal(reference[k], v) for k, v in warmed_up.items())
     assert any(not torch.equal(plain_state_dict(resumed.model)[k], v) for k, v in warmed_up.items())  # RL moved on
+
+
+def test_a_log_gets_plain_progress_lines(tmp_path: Path) -> None:
+    small = [a for a in SMALL if a != "--no-progress"] + ["--steps", "1", "--run-dir", str(tmp_path / "r")]
+    out = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train_seal.py"), *small],
+        capture_output=True, text=True, check=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"},
+    ).stdout  # fmt: skip
+    lines = out.splitlines()
+    assert "warm-up (SFT): started" in lines
+    assert any(re.fullmatch(r"warm-up \(SFT\): (\d+)/\1 \(100%\), loss [0-9.]+, done in \d+ s", ln) for ln in lines)
+    assert not any("━" in ln for ln in lines)  # no rich bar drawn into a log

@@ -27,17 +27,26 @@ def test_a_log_gets_a_start_line_throttled_step_lines_and_an_end_line() -> None:
     clock = Clock()
     with PhaseProgress(console, "warm-up (SFT)", every_s=30, clock=clock) as on_step:
         clock.now = 5
-        on_step(1, 10, 0.9)  # too soon after the start line
-        clock.now = 31
+        on_step(1, 10, 0.9)  # the first step announces the phase
+        clock.now = 20
+        on_step(2, 10, 0.85)  # too soon after the start line
+        clock.now = 36
         on_step(2, 10, 0.8)
         clock.now = 40
         on_step(3, 10, 0.7)  # too soon after the last line
     lines = out.getvalue().splitlines()
     assert lines == [
         "warm-up (SFT): started",
-        "warm-up (SFT): 2/10 (20%), loss 0.800, 31 s, about 2.1 min left",
+        "warm-up (SFT): 2/10 (20%), loss 0.800, 36 s, about 2.4 min left",
         "warm-up (SFT): 3/10 (30%), loss 0.700, done in 40 s",
     ]
+
+
+def test_a_phase_that_ends_without_work_prints_nothing() -> None:
+    console, out = log_console()
+    with PhaseProgress(console, "copy pretraining", clock=Clock()):
+        pass  # the cached model was loaded: no step, no heartbeat
+    assert out.getvalue() == ""
 
 
 def test_a_phase_without_steps_still_prints_a_heartbeat() -> None:
