@@ -10,6 +10,7 @@ from agentgym_seal.environments.webshop import hallucination
 from agentgym_seal.environments.webshop.engine import shop_text
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.testing.adversarial import BASELINE_KIND, check_adversarial
+from agentgym_seal.testing.reset_checks import check_bad_reset_options
 
 SURROGATE_SEARCH = "<think>x</think><action>search[red \ud800shirt]</action>"
 
@@ -100,17 +101,8 @@ def test_a_fact_never_spans_lines() -> None:
     assert hallucination.structured_facts("color:\n\n\nnavy\n  size\n: large") == []
 
 
-@pytest.mark.parametrize(
-    ("options", "named"),
-    [("goal_index=3", "dict or None"), ([("goal_index", 3)], "dict or None"), (3, "dict or None"),
-     ({"goal_index": -1}, "'goal_index'"), ({"goal_index": 10**9}, "'goal_index'"),
-     ({"goal_index": "3"}, "'goal_index'"), ({"goal_index": True}, "'goal_index'"),
-     ({"goal_index": 2.0}, "'goal_index'")],
-)  # fmt: skip
-def test_bad_reset_options_are_one_line_config_errors(env: Any, options: Any, named: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        env.reset(seed=0, options=options)
-    assert named in str(caught.value) and "WebShopText-v0" in str(caught.value) and "\n" not in str(caught.value)
+def test_bad_reset_options_are_one_line_config_errors(env: Any) -> None:
+    check_bad_reset_options(env, "goal_index", env_id="WebShopText-v0")
 
 
 def test_goal_index_still_picks_the_goal_and_a_refused_reset_changes_nothing(env: Any) -> None:
