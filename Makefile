@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: train demo test lint typecheck pytest clean browser vllm-env pytest-vllm rllib-env pytest-rllib
+.PHONY: train demo test lint typecheck pytest docs docs-strict clean browser vllm-env pytest-vllm rllib-env pytest-rllib
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy agentgym_seal environments backends
+
+# The documentation site (MkDocs + Material, API pages by mkdocstrings) into site/; the test command builds it
+# with --strict, so a broken link or a missing page fails.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
+
+docs-strict: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # WebShopHTML-v0 drives Debian's Chromium through chromedriver at fixed paths (Selenium never downloads a
 # browser). Installs them when missing and we are root (CI on a clean Debian machine); otherwise the browser
@@ -80,7 +88,7 @@ rllib-env: $(RLLIB_VENV)/.installed
 pytest-rllib: $(RLLIB_VENV)/.installed
 	RAY_AUTH_MODE=disabled $(RLLIB_VENV)/bin/python -m pytest -q tests/backends/rllib
 
-test: lint typecheck pytest pytest-vllm pytest-rllib
+test: lint typecheck docs-strict pytest pytest-vllm pytest-rllib
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(RLLIB_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(RLLIB_VENV) site build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
