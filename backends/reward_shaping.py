@@ -51,7 +51,7 @@ class ShapingConfig:
     """entropy-dense: the clip of mode clip."""
     beta: float = 1.0
     """entropy-sparse: share of the outcome reward at stake on the calls (0: plain reward, 1: all of it: a correct
-    answer none of whose calls lowered the entropy scores 0); measured in docs/experiments/2026-12-searchqa-shaping.md."""
+    answer none of whose calls lowered the entropy scores 0)."""
     threshold: float = 0.0
     """entropy-sparse: a call counts as entropy-reducing when dH > threshold."""
     window: int | None = None
