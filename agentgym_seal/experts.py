@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from agentgym_seal.step_info import read_step_info
 from agentgym_seal.types import Demonstration, Trajectory, Transition
 
 
@@ -32,16 +33,19 @@ def play_expert_episode(env: gymnasium.Env[str, str], seed: int | None = None) -
     ``env`` must read plain commands (``action_format="plain"``). The episode ends on win, on the time
     limit, or if the planner has no plan.
     """
-    obs, info = env.reset(seed=seed)
-    task, task_type = str(info.get("goal", "")), str(info.get("task_type", ""))
+    env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    obs, raw_info = env.reset(seed=seed)
+    info = read_step_info(raw_info, env_id)
+    task, task_type = info["goal"], info["task_type"]
     transitions: list[Transition] = []
     done = False
     while not done:
         command = next_expert_command(env)
         if command is None:
             break
-        anchor = str(info.get("anchor", obs))
-        next_obs, reward, terminated, truncated, info = env.step(command)
+        anchor = info["anchor"]
+        next_obs, reward, terminated, truncated, raw_info = env.step(command)
+        info = read_step_info(raw_info, env_id)
         transitions.append(
             Transition(
                 observation=obs,
@@ -50,14 +54,13 @@ def play_expert_episode(env: gymnasium.Env[str, str], seed: int | None = None) -
                 next_observation=next_obs,
                 terminated=terminated,
                 truncated=truncated,
-                format_valid=bool(info["format_valid"]),
-                action_valid=bool(info["action_valid"]),
-                won=bool(info["won"]),
+                format_valid=info["format_valid"],
+                action_valid=info["action_valid"],
+                won=info["won"],
                 anchor=anchor,
             )
         )
         obs, done = next_obs, terminated or truncated
-    env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
     return Trajectory(
         env_id=env_id, seed=seed, task=task, transitions=tuple(transitions), info={"task_type": task_type}
     )
@@ -108,14 +111,15 @@ def expert_demonstrations(
     seen_set: set[str] = set()
     try:
         for episode in range(num_episodes):
-            obs, info = env.reset(seed=seed + episode)
+            obs, raw_info = env.reset(seed=seed + episode)
+            info = read_step_info(raw_info, env_id)
             history: list[tuple[str, str]] = []
             done = False
             while not done:
                 command = next_expert_command(env)
                 if command is None:
                     break
-                admissible = tuple(info.get("admissible_actions", ()))
+                admissible = tuple(info["admissible_actions"])
                 for a in admissible:
                     if a not in seen_set:
                         seen_set.add(a)
@@ -123,24 +127,26 @@ def expert_demonstrations(
                 mistake = _mistake(rng, command, admissible, seen_commands, noise, invalid_noise)
                 if mistake is not None:
                     history.append((obs, mistake))
-                    obs, _, terminated, truncated, info = env.step(mistake)
+                    obs, _, terminated, truncated, raw_info = env.step(mistake)
+                    info = read_step_info(raw_info, env_id)
                     done = terminated or truncated
                     continue
                 if epsilon > 0 and admissible and rng.random() < epsilon:
                     command = admissible[int(rng.integers(len(admissible)))]
                 demos.append(
                     Demonstration(
-                        task=str(info["goal"]),
+                        task=info["goal"],
                         observation=obs,
                         admissible_actions=admissible,
                         action=command,
                         history=tuple(history[-history_length:]) if history_length > 0 else (),
-                        task_type=str(info["task_type"]),
+                        task_type=info["task_type"],
                         step=len(history),
                     )
                 )
                 history.append((obs, command))
-                obs, _, terminated, truncated, info = env.step(command)
+                obs, _, terminated, truncated, raw_info = env.step(command)
+                info = read_step_info(raw_info, env_id)
                 done = terminated or truncated
     finally:
         env.close()

@@ -1,6 +1,7 @@
 """Prompt templates and the history-window prompt builder (SPEC 7.1-7.2).
 
-A :class:`PromptTemplate` is plain text owned by an env family (``environments/<family>/prompts.py``);
+A :class:`PromptTemplate` is plain text owned by an env family (``environments/<family>/prompts.py``, named by
+its :class:`~agentgym_seal.family.FamilySpec`: ``family_of(env_id).prompt_template``);
 :func:`build_prompt` fills it from the task, the last K (observation, action) pairs, the current
 observation and the admissible actions. Torch-free, so envs and tests can use it cheaply.
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from agentgym_seal.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,6 @@ class PromptTemplate:
     admissible_separator: str = ", "
     max_history_chars: int = 13_000
     expert_response: str = "<think></think><action>{action}</action>"
-
-
-#: Prompt templates by env family, as lazy ``"module:attr"`` entries (the env modules load on use).
-PROMPTS: Registry[PromptTemplate] = Registry("prompt template")
-PROMPTS.register("alfworld", "agentgym_seal.environments.alfworld.prompts:ALFWORLD_PROMPTS")
-PROMPTS.register("webshop", "agentgym_seal.environments.webshop.prompts:WEBSHOP_PROMPTS")
-PROMPTS.register("searchqa", "agentgym_seal.environments.searchqa.prompts:SEARCHQA_PROMPTS")
 
 
 def build_prompt(

@@ -1,16 +1,20 @@
 """Environment ids: one :class:`~agentgym_seal.registry.Registry` of specs, mirrored into Gymnasium.
 
 Entry points are strings, so ``import agentgym_seal`` imports no environment module (and none of
-their heavy dependencies) until ``gymnasium.make`` is called.
+their heavy dependencies) until ``gymnasium.make`` is called; only each family's light ``training.py``.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium
 
+from agentgym_seal.errors import ConfigError
+from agentgym_seal.family import FAMILIES, FamilySpec
 from agentgym_seal.registry import Registry
 
 
@@ -21,10 +25,10 @@ class EnvEntry:
     Attributes:
         env_id: The Gymnasium id users type, e.g. ``"ALFWorldText-v0"``.
         entry_point: ``"module:Class"`` of the env, imported lazily by ``gymnasium.make``.
-        max_episode_steps: Default turn limit, applied by Gymnasium's ``TimeLimit``.
+        max_episode_steps: Default turn limit, applied by Gymnasium's ``TimeLimit`` (the family's ``max_turns``).
         extra: The pip extra that installs the env's dependencies.
         has_expert: Whether ``env.unwrapped.expert_plan()`` exists (used by ``validate``).
-        family: The env family, naming its prompt template in :data:`agentgym_seal.prompting.PROMPTS`.
+        family: The env family (:data:`agentgym_seal.family.FAMILIES`): prompts, λ, splits, training defaults.
         kwargs: Default keyword options.
     """
 
@@ -52,45 +56,27 @@ def register_env(entry: EnvEntry) -> None:
         )
 
 
+def family_of(env_id: str) -> FamilySpec:
+    """The :class:`~agentgym_seal.family.FamilySpec` of a registered env id."""
+    return FAMILIES.get(ENVS.get(env_id).family)
+
+
+#: The families shipped with agentgym_seal: ``agentgym_seal.environments.<name>.training`` declares each one's
+#: :class:`~agentgym_seal.family.FamilySpec` (``FAMILY``) and env ids (``ENV_ENTRIES``).
+BUILTIN_FAMILIES = ("alfworld", "webshop", "searchqa")
+
+
+def register_family(family: FamilySpec, entries: Sequence[EnvEntry]) -> None:
+    """Registers an env family in :data:`~agentgym_seal.family.FAMILIES` and its env ids (``entries``)."""
+    FAMILIES.register(family.name, family)
+    for entry in entries:
+        if entry.family != family.name:
+            raise ConfigError(f"env {entry.env_id!r} names family {entry.family!r}, not {family.name!r}.")
+        register_env(entry)
+
+
 def register_builtin_envs() -> None:
-    """Registers the environments shipped with agentgym_seal (called on ``import agentgym_seal``)."""
-    register_env(
-        EnvEntry(
-            env_id="ALFWorldText-v0",
-            entry_point="agentgym_seal.environments.alfworld.env:ALFWorldTextEnv",
-            max_episode_steps=50,
-            extra="alfworld",
-            has_expert=True,
-            family="alfworld",
-        )
-    )
-    register_env(
-        EnvEntry(
-            env_id="WebShopText-v0",
-            entry_point="agentgym_seal.environments.webshop.env:WebShopTextEnv",
-            max_episode_steps=15,
-            extra="webshop",
-            has_expert=True,
-            family="webshop",
-        )
-    )
-    register_env(
-        EnvEntry(
-            env_id="WebShopHTML-v0",
-            entry_point="agentgym_seal.environments.webshop.browser:WebShopHTMLEnv",
-            max_episode_steps=15,
-            extra="webshop",
-            has_expert=True,
-            family="webshop",
-        )
-    )
-    register_env(
-        EnvEntry(
-            env_id="SearchQA-v0",
-            entry_point="agentgym_seal.environments.searchqa.env:SearchQAEnv",
-            max_episode_steps=4,
-            extra="searchqa",
-            has_expert=True,
-            family="searchqa",
-        )
-    )
+    """Registers the families shipped with agentgym_seal (called on ``import agentgym_seal``; light modules)."""
+    for name in BUILTIN_FAMILIES:
+        module = importlib.import_module(f"agentgym_seal.environments.{name}.training")
+        register_family(module.FAMILY, module.ENV_ENTRIES)

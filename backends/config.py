@@ -16,7 +16,7 @@ from .rllib.options import RLlibOptions
 from .seal import SEALConfig
 
 if TYPE_CHECKING:
-    from .env_options import FamilyOptions
+    from agentgym_seal.family import FamilySpec
 
 Backend = Literal["grpo", "gigpo", "rllib"]
 
@@ -71,7 +71,7 @@ class TrainConfig:
     seal_alpha: float = 0.02
     """Weight of the SEAL loss (SPEC 3; 0 turns SEAL off)."""
     steps: int | None = None
-    """RL steps, one rollout + one update each (default: the env family's: ALFWorld and WebShop 12, SearchQA 24)."""
+    """RL steps, one rollout + one update each (default: the env family's ``steps``)."""
     seed: int = 0
     """Seed of everything (env seeds, sampling, init, shuffling)."""
     run_dir: str | None = None
@@ -123,21 +123,20 @@ class TrainConfig:
     """Synthetic copy-task sequences the tiny model pretrains on before the warm-up (0 = none); part of the cached
     model's key."""
     task_types: tuple[str, ...] = ("pick_and_place_simple",)
-    """ALFWorld task types to train and evaluate on."""
+    """Task types to train and evaluate on (families with generated games)."""
     difficulty: str = "tiny"
-    """ALFWorld room size preset (tiny, small, medium, full)."""
+    """Room size preset of generated games (tiny, small, medium, full)."""
     train_games_per_type: int = 400
     """Generated train games per task type in the RL pool."""
     train_first_game: int = 0
-    """ALFWorld: index of the RL pool's first generated game (the warm-up demonstrates the first
-    --warmup.games-per-type games, so 0 makes RL replay demonstrated games)."""
+    """Index of the RL pool's first generated game (the warm-up demonstrates the first --warmup.games-per-type
+    games, so 0 makes RL replay demonstrated games)."""
     batch_tasks: int = 4
     """B: task seeds per RL step."""
     group_size: int = 8
     """G: environments per task seed."""
     max_turns: int | None = None
-    """Turn limit of an episode (default: the env family's: ALFWorld 10, WebShop 15, SearchQA 4; the SEAL paper
-    uses 25 for ALFWorld)."""
+    """Turn limit of an episode (default: the env family's training turn limit)."""
     history_length: int = 2
     """K: (observation, action) pairs in each prompt."""
     max_prompt_length: int = 1024
@@ -166,11 +165,11 @@ class TrainConfig:
     drop_zero_advantage: bool = True
     """Skip the forward/backward of zero-advantage samples (all-tied groups; their PG term is 0, so only their
     KL, entropy and SEAL terms go)."""
-    invalid_penalty: float = 0.1
-    """λ: penalty of a format-invalid step (SPEC 1.1)."""
+    invalid_penalty: float | None = None
+    """λ: penalty of a format-invalid step (SPEC 1.1; default: the env family's)."""
     penalise_inadmissible: bool | None = None
     """Also penalise (λ) well-formed actions the env cannot execute ("Nothing happens."): True or False; default the
-    env family's (ALFWorld True, WebShop and SearchQA False; the reference penalises format errors only)."""
+    env family's (the reference penalises format errors only)."""
     negative_advantage_scale: float = 1.0
     """Scale of negative advantages in the update: 1 = GRPO/GiGPO as specified, 0 = reinforce winners only."""
     credit_inadmissible: bool = True
@@ -182,12 +181,12 @@ class TrainConfig:
     gigpo_mode: Literal["mean_norm", "mean_std_norm"] = "mean_norm"
     """GiGPO normalisation."""
     seal_layers: int = 3
-    """Layers of the SEAL head (paper: 6 ALFWorld, 3 WebShop)."""
+    """Layers of the SEAL head (the paper's scripts: 3 or 6 by env)."""
     seal_label_source: Literal["success", "advantage_sign"] = "success"
     """SEAL labels: trajectory success (paper) or advantage sign (authors' code)."""
     reward_shaper: str = "none"
     """Reward shaping before the advantages: none, entropy-dense or entropy-sparse (the entropy-based tool-use
-    rewards of arXiv 2602.02050 in our reading, SPEC 5, UNVERIFIED; envs with tool calls, e.g. SearchQA-v0)."""
+    rewards of arXiv 2602.02050 in our reading, SPEC 5, UNVERIFIED; for envs with tool calls)."""
     shaping: ShapingConfig = field(default_factory=ShapingConfig)
     """Options of the entropy reward shapers."""
     warmup: WarmupConfig = field(default_factory=WarmupConfig)
@@ -258,14 +257,12 @@ class TrainConfig:
             raise ConfigError.bad_option("--reward-shaper", self.reward_shaper, REWARD_SHAPERS.names())
         if self.seal_alpha > 0 and self.seal_label_source == "success" and self.group_size < 2:
             raise ConfigError("SEAL needs correct and wrong trajectories of a task. Fix: --group-size 2 or more.")
-        if self.train_first_game:
-            from .env_options import ALFWorldOptions
-
-            if not isinstance(self._family(), ALFWorldOptions):
-                raise ConfigError(
-                    f"--train-first-game selects generated ALFWorld games; {self.env} has none. "
-                    "Fix: drop --train-first-game."
-                )
+        if self.train_first_game and not self.family.game_pool:
+            raise ConfigError(
+                f"--train-first-game selects generated games; {self.env} has none. Fix: drop --train-first-game."
+            )
+        if self.invalid_penalty is not None and self.invalid_penalty < 0:
+            raise ConfigError(f"--invalid-penalty must be >= 0; got {self.invalid_penalty}.")
         reserved = sorted(self.extra_env_kwargs.keys() & _TRAINER_ENV_KEYS.keys())
         if reserved:
             raise ConfigError(f"--env-options {reserved[0]}=...: {_TRAINER_ENV_KEYS[reserved[0]]}")
@@ -286,39 +283,39 @@ class TrainConfig:
             kwargs[key] = value
         return kwargs
 
-    def _family(self) -> FamilyOptions:
-        """The training options of ``--env``'s family (its defaults for the flags left unset)."""
-        from agentgym_seal.registration import ENVS
+    @property
+    def family(self) -> FamilySpec:
+        """The :class:`~agentgym_seal.family.FamilySpec` of ``--env`` (its defaults for the flags left unset)."""
+        from agentgym_seal.registration import family_of
 
-        from .env_options import FAMILY_OPTIONS
-
-        return FAMILY_OPTIONS.get(ENVS.get(self.env).family)
-
-    def _or_family(self, name: str) -> Any:
-        """Field ``name`` when it is set, else the env family's default of the same name (``FamilyOptions``)."""
-        value = getattr(self, name)
-        return value if value is not None else getattr(self._family(), name)
+        return family_of(self.env)
 
     @property
     def turn_limit(self) -> int:
-        """``--max-turns``, or the env family's default (``FamilyOptions.max_turns``) when it is not given."""
-        return int(self._or_family("max_turns"))
+        """``--max-turns``, or the env family's training turn limit when it is not given."""
+        return self.family.default_train_turns if self.max_turns is None else self.max_turns
 
     @property
     def num_steps(self) -> int:
-        """``--steps``, or the env family's default (``FamilyOptions.steps``) when it is not given."""
-        return int(self._or_family("steps"))
+        """``--steps``, or the env family's ``steps`` when it is not given."""
+        return self.family.steps if self.steps is None else self.steps
 
     @property
     def penalises_inadmissible(self) -> bool:
         """``--penalise-inadmissible``, or the env family's default when it is not given."""
-        return bool(self._or_family("penalise_inadmissible"))
+        return self.family.penalise_inadmissible if self.penalise_inadmissible is None else self.penalise_inadmissible
+
+    @property
+    def penalty(self) -> float:
+        """λ: ``--invalid-penalty``, or the env family's ``invalid_penalty`` when it is not given."""
+        return self.family.invalid_penalty if self.invalid_penalty is None else self.invalid_penalty
 
     def resolved(self) -> TrainConfig:
         """This config with the env family's defaults filled in: what config.json records."""
         return replace(
-            self, max_turns=self.turn_limit, steps=self.num_steps, penalise_inadmissible=self.penalises_inadmissible
-        )
+            self, max_turns=self.turn_limit, steps=self.num_steps, penalise_inadmissible=self.penalises_inadmissible,
+            invalid_penalty=self.penalty,
+        )  # fmt: skip
 
     @property
     def torch_device(self) -> str:
@@ -342,9 +339,9 @@ class TrainConfig:
         """The estimator config the backend names."""
         if self.backend == "gigpo":
             return GiGPOConfig(
-                gamma=self.gamma, omega=self.gigpo_omega, mode=self.gigpo_mode, invalid_penalty=self.invalid_penalty
+                gamma=self.gamma, omega=self.gigpo_omega, mode=self.gigpo_mode, invalid_penalty=self.penalty
             )
-        return GRPOConfig(invalid_penalty=self.invalid_penalty)
+        return GRPOConfig(invalid_penalty=self.penalty)
 
     @property
     def seal(self) -> SEALConfig:

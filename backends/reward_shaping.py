@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentgym_seal.errors import AgentGymError, ConfigError
+from agentgym_seal.registration import ENVS, family_of
 from agentgym_seal.registry import Registry
 from agentgym_seal.rollout import RolloutBatch, StepSample
 from agentgym_seal.tool_rewards import (
@@ -209,6 +210,11 @@ def build_shaper(name: str, cfg: ShapingConfig, *, engine: Any, tool_calls: bool
     if shaper.needs_entropies and not tool_calls:
         raise ConfigError(
             f"--reward-shaper {name} rewards tool calls, and {env_id} makes none. "
-            "Fix: --reward-shaper none, or an env with tool calls (SearchQA-v0)."
+            f"Fix: --reward-shaper none, or an env with tool calls ({', '.join(tool_call_envs())})."
         )
     return shaper
+
+
+def tool_call_envs() -> list[str]:
+    """The registered env ids whose family makes tool calls (what the entropy shapers can reward)."""
+    return [env_id for env_id in ENVS if family_of(env_id).tool_calls]

@@ -40,7 +40,7 @@ class SEALHead(nn.Module):
 
     Args:
         hidden_size: H, the backbone's hidden size.
-        num_layers: L >= 1 (scripts: 6 for ALFWorld, 3 for WebShop).
+        num_layers: L >= 1 (the authors' scripts: 3 or 6, by env).
         dropout: Dropout probability of the hidden blocks, active in train mode.
     """
 
@@ -87,7 +87,7 @@ class SEALConfig:
     alpha: float = 0.02
     """α, the weight of L_SEAL in the actor loss (every SEAL script that enables it: 0.02; 0 = off)."""
     num_layers: int = 3
-    """L of :class:`SEALHead`, counting the final Linear (ALFWorld scripts: 6; WebShop: 3)."""
+    """L of :class:`SEALHead`, counting the final Linear (the authors' scripts: 3 or 6, by env)."""
     dropout: float = 0.1
     """Dropout of the head's hidden blocks."""
     label_source: LabelSource = "success"

@@ -2,7 +2,7 @@
 
 Run folder layout::
 
-    config.json      the TrainConfig (family defaults resolved: --max-turns, --steps, --penalise-inadmissible)
+    config.json      the TrainConfig (family defaults resolved: --max-turns, --steps, --invalid-penalty, ...)
     warmup.json      the warm-up's loss and the evaluation of the warmed-up policy (the RL baseline)
     metrics.jsonl    one row per RL step (1..steps)
     checkpoints/step_<k>/{model/, learner.pt, state.json, manifest.json}   written atomically (checkpoints.py)
@@ -48,7 +48,7 @@ from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_cop
 from agentgym_seal.models.sft import SFTConfig, sft_warmup
 from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
-from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.prompting import build_prompt
 from agentgym_seal.registration import ENVS
 from agentgym_seal.registry import Registry
 from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutConfig
@@ -56,13 +56,13 @@ from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutCo
 from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint, save_final
 from .config import TrainConfig
 from .distributed.scale import ScaleOut
-from .env_options import FAMILY_OPTIONS, check_env_options
+from .env_options import check_env_options
 from .learner import LearnerConfig
 from .resume import DEMO_FLAGS, check_run_folder, flag_value, resume_changes
 from .reward_shaping import build_shaper
 
 _EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
-# Bump when the text of demonstrations changes (3: SearchQA's bm25 defaults, and so its retrieved passages, changed
+# Bump when the text of demonstrations changes (3: the bm25 defaults, and so the retrieved passages, changed
 # on 2026-12-06; the tiny model is keyed by its corpus, so unchanged demonstrations reuse it).
 _DEMO_CACHE_VERSION = 3
 
@@ -88,7 +88,7 @@ class Trainer:
         self.resume_point = check_run_folder(cfg) if cfg.resume else None  # refuses a bad folder, writing nothing
         if self.resume_point is None and cfg.model != "tiny":
             check_model_folder(cfg.model)  # a bad --model leaves no run folder behind
-        self.family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)  # env kwargs, demos, eval splits, stop tags
+        self.family = cfg.family  # env kwargs, demos, eval splits, stop tags
         check_env_options(cfg)  # an --env-options key the env does not take fails here, before any work
         self.shaper = build_shaper(  # fails here, before any work, if the engine or the env cannot feed it
             cfg.reward_shaper, cfg.shaping, engine=ENGINES.get(cfg.engine), tool_calls=self.family.tool_calls,
@@ -182,7 +182,7 @@ class Trainer:
         return pairs
 
     def _play_demos(self) -> list[tuple[str, str]]:
-        template = PROMPTS.get(ENVS.get(self.cfg.env).family)
+        template = self.family.prompt_template
         demos = expert_demonstrations(
             self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
             env_id=self.cfg.env, noise=self.cfg.warmup.noise, invalid_noise=self.cfg.warmup.invalid_noise,

@@ -41,3 +41,42 @@ def test_the_readme_example_runs_as_written() -> None:
     (example,) = [b for b in blocks if 'gym.make("WebShopText-v0"' in b]
     assert len(example.strip().splitlines()) <= 12
     exec(compile(example, "README.md", "exec"), {"__name__": "readme_example"})
+
+
+def _type_text(kind: object) -> str:
+    """A type as the docs write it: ``bool``, ``list[str]``, ``str | None``, ``dict[str, Any]``."""
+    return (
+        kind.__name__
+        if isinstance(kind, type) and not getattr(kind, "__args__", None)
+        else str(kind).replace("typing.", "")
+    )
+
+
+def _info_table(page: Path) -> dict[str, str]:
+    """The ``| `key` | `type` | meaning |`` rows under the page's info-keys heading."""
+    heading = "## The `info` every env reports" if page.name == "environments.md" else "## `info` keys"
+    section = page.read_text(encoding="utf-8").split(heading, 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("page", "typed"),
+    [
+        ("environments.md", "agentgym_seal.step_info:StepInfo"),
+        ("envs/alfworld.md", "agentgym_seal.environments.alfworld.info:ALFWorldInfo"),
+        ("envs/webshop.md", "agentgym_seal.environments.webshop.info:WebShopInfo"),
+        ("envs/searchqa.md", "agentgym_seal.environments.searchqa.info:SearchQAInfo"),
+    ],
+)
+def test_each_info_table_lists_exactly_the_typed_keys(page: str, typed: str) -> None:
+    from typing import get_type_hints
+
+    from agentgym_seal.registry import load_entry_point
+
+    cls = load_entry_point(typed)
+    keys = set(cls.__required_keys__) | (set(cls.__optional_keys__) if page == "environments.md" else set())
+    expected = {key: _type_text(kind) for key, kind in get_type_hints(cls).items() if key in keys}
+    documented = _info_table(ROOT / "docs" / page)
+    if page == "environments.md":
+        documented = {k: v.removeprefix("NotRequired[").removesuffix("]") for k, v in documented.items()}
+    assert documented == expected

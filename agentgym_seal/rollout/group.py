@@ -12,9 +12,10 @@ import gymnasium
 
 from agentgym_seal.engines.base import GenerationEngine, SamplingParams
 from agentgym_seal.errors import ConfigError
-from agentgym_seal.prompting import PROMPTS, PromptTemplate, build_prompt
-from agentgym_seal.registration import ENVS
+from agentgym_seal.prompting import PromptTemplate, build_prompt
+from agentgym_seal.registration import family_of
 from agentgym_seal.rollout.batch import RolloutBatch, StepSample, TrajectorySummary
+from agentgym_seal.step_info import StepInfo, read_step_info
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class RolloutConfig:
         env_kwargs: Options for ``gymnasium.make`` (the invalid-format penalty is forced to 0: the learner
             applies it from ``format_valid``, SPEC 1.1).
         group_size: G, environments per task seed.
-        max_turns: Turn limit (the env's ``TimeLimit``).
+        max_turns: Turn limit (the env's ``TimeLimit``; ``None``: the limit the env id is registered with).
         history_length: K, (observation, action) pairs in each prompt (SPEC 7.2).
         max_prompt_length: Prompt tokens kept; longer prompts drop history, then their oldest tokens.
         sampling: Sampling parameters for the policy's turns.
@@ -35,7 +36,7 @@ class RolloutConfig:
     env_id: str = "ALFWorldText-v0"
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     group_size: int = 8
-    max_turns: int = 50
+    max_turns: int | None = None
     history_length: int = 2
     max_prompt_length: int = 2048
     sampling: SamplingParams = field(default_factory=SamplingParams)
@@ -43,7 +44,7 @@ class RolloutConfig:
     def __post_init__(self) -> None:
         if self.group_size < 1:
             raise ConfigError(f"group_size must be >= 1; got {self.group_size}.")
-        if self.max_turns < 1:
+        if self.max_turns is not None and self.max_turns < 1:
             raise ConfigError(f"max_turns must be >= 1; got {self.max_turns}.")
         if self.history_length < 0:
             raise ConfigError(f"history_length must be >= 0; got {self.history_length}.")
@@ -58,12 +59,18 @@ class _Slot:
     traj_uid: int = 0
     seed: int = 0
     observation: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
+    info: StepInfo | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
     active: bool = False
     reward: float = 0.0
     won: bool = False
     tool_calls: int = 0
+
+    @property
+    def step_info(self) -> StepInfo:
+        """The info of the env's last reset or step."""
+        assert self.info is not None, "the slot was never reset"
+        return self.info
 
 
 class GroupRollout:
@@ -80,9 +87,10 @@ class GroupRollout:
         self.cfg = cfg
         self.engine = engine
         self.tokenizer = tokenizer
-        entry = ENVS.get(cfg.env_id)
-        self.template: PromptTemplate = PROMPTS.get(entry.family)
-        kwargs = {**cfg.env_kwargs, "invalid_format_penalty": 0.0, "max_episode_steps": cfg.max_turns}
+        self.template: PromptTemplate = family_of(cfg.env_id).prompt_template
+        kwargs = {**cfg.env_kwargs, "invalid_format_penalty": 0.0}
+        if cfg.max_turns is not None:
+            kwargs["max_episode_steps"] = cfg.max_turns
         self._slots = [_Slot(gymnasium.make(cfg.env_id, **kwargs)) for _ in range(num_envs)]
         self.truncated_prompts = 0
         #: Seconds spent per phase, summed over calls: reset, prompt (templating + tokenising), generate, env_step.
@@ -151,7 +159,8 @@ class GroupRollout:
         clock = time.perf_counter()
         for i, slot in enumerate(slots):
             slot.uid, slot.traj_uid, slot.seed = first_uid + i // g, first_uid * g + i, int(seeds[i // g])
-            slot.observation, slot.info = slot.env.reset(seed=slot.seed)
+            slot.observation, info = slot.env.reset(seed=slot.seed)
+            slot.info = read_step_info(info, self.cfg.env_id)
             slot.history, slot.active, slot.reward, slot.won, slot.tool_calls = [], True, 0.0, False, 0
         clock = self._tick("reset", clock)
 
@@ -160,9 +169,7 @@ class GroupRollout:
         while any(s.active for s in slots):
             active = [s for s in slots if s.active]
             encoded = [
-                self.encode_prompt(
-                    str(s.info.get("goal", "")), s.observation, s.info.get("admissible_actions", ()), s.history
-                )
+                self.encode_prompt(s.step_info["goal"], s.observation, s.step_info["admissible_actions"], s.history)
                 for s in active
             ]
             self.truncated_prompts += sum(t for _, t in encoded)
@@ -176,9 +183,10 @@ class GroupRollout:
                 active, encoded, out.token_ids, out.logprobs, entropies, strict=True
             ):
                 text = self.tokenizer.decode(response_ids, skip_special_tokens=True)
-                anchor = str(slot.info.get("anchor", slot.observation))
-                obs, reward, terminated, truncated_episode, info = slot.env.step(text)
-                tool_call = bool(info.get("tool_call", False))
+                anchor = slot.step_info["anchor"]
+                obs, reward, terminated, truncated_episode, raw_info = slot.env.step(text)
+                info = read_step_info(raw_info, self.cfg.env_id)
+                tool_call = info.get("tool_call", False)  # NotRequired: families without tools leave it out
                 samples.append(
                     StepSample(
                         prompt_ids=tuple(prompt_ids),
@@ -186,22 +194,22 @@ class GroupRollout:
                         old_logprobs=tuple(logprobs),
                         response_text=text,
                         env_reward=float(reward),
-                        format_valid=bool(info.get("format_valid", True)),
-                        action_valid=bool(info.get("action_valid", True)),
+                        format_valid=info["format_valid"],
+                        action_valid=info["action_valid"],
                         uid=slot.uid,
                         traj_uid=slot.traj_uid,
                         step=len(slot.history),
                         anchor=anchor,
                         prompt_truncated=truncated,
-                        hallucination=bool(info.get("hallucination", False)),
+                        hallucination=info["hallucination"],
                         entropies=None if token_entropies is None else tuple(token_entropies),
                         tool_call=tool_call,
                     )
                 )
-                slot.history.append((slot.observation, str(info.get("action") or text[:200])))
+                slot.history.append((slot.observation, info["action"] or text[:200]))
                 slot.observation, slot.info = obs, info
                 slot.reward += float(reward)
-                slot.won = bool(info.get("won", False))
+                slot.won = info["won"]
                 slot.tool_calls += tool_call
                 slot.active = not (terminated or truncated_episode)
             clock = self._tick("env_step", clock)
@@ -214,7 +222,7 @@ class GroupRollout:
                 won=s.won,
                 episode_reward=s.reward,
                 length=len(s.history),
-                task_type=str(s.info.get("task_type", "")),
+                task_type=s.step_info["task_type"],
                 tool_calls=s.tool_calls,
             )
             for s in slots

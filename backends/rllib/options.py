@@ -16,7 +16,7 @@ from .features import FEATURIZERS
 
 @dataclass(frozen=True)
 class RLlibOptions:
-    """PPO and wrapper settings of the RLlib baseline (``--rllib.*``; defaults tuned on ALFWorld tiny rooms).
+    """PPO and wrapper settings of the RLlib baseline (``--rllib.*``; defaults tuned on the CPU default's tiny rooms).
 
     Attributes:
         featurizer: Text features: ``hashing`` (no model) or ``minilm`` (sentence embeddings; ``searchqa`` extra).

@@ -53,7 +53,7 @@ from agentgym_seal.logging import JsonlWriter
 from agentgym_seal.registration import ENVS
 
 from ..config import TrainConfig
-from ..env_options import FAMILY_OPTIONS, check_env_options
+from ..env_options import check_env_options
 from .env import ActionChoiceEnv
 from .options import RLlibOptions
 
@@ -62,7 +62,7 @@ _ENV_NAME = "agentgym_seal-action-choice"
 
 
 def _env_config(cfg: TrainConfig, options: RLlibOptions, split: str) -> dict[str, Any]:
-    family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)
+    family = cfg.family
     return {
         "env_id": cfg.env,
         "env_kwargs": family.rollout_kwargs(cfg, split),
@@ -236,7 +236,7 @@ class RLlibRunner:
 
         cfg, torch = self.cfg, self.torch
         module = algo.get_module()
-        family = FAMILY_OPTIONS.get(ENVS.get(cfg.env).family)
+        family = cfg.family
         rng = np.random.default_rng(cfg.seed + 7)
         metrics: dict[str, float] = {}
         pooled: list[bool] = []

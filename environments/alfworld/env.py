@@ -23,7 +23,9 @@ from .explorer import ExplorerState, explorer_action, observe_command
 from .games import DEFAULT_GAMES_PER_TYPE, FolderGames, GameRef, GameSource, GeneratedGames, default_cache_dir
 from .generator import DIFFICULTIES, SPLITS, Difficulty, Split, resolve_difficulty
 from .hallucination import EntityTracker
+from .info import ALFWorldInfo
 from .scenes import TASK_TYPES
+from .training import FAMILY
 
 #: Commands ALFWorld's grammar offers that agents must not use (verl-agent drops "help" too).
 _HIDDEN_COMMANDS = frozenset({"help"})
@@ -64,7 +66,7 @@ class ALFWorldConfig:
     games_per_type: int | None = None
     first_game: int = 0
     won_reward: float = 10.0
-    invalid_format_penalty: float = 0.1
+    invalid_format_penalty: float = FAMILY.invalid_penalty
     pickup_reward: float = 0.0
     cache_dir: str | None = field(default=None)
     expert: Literal["planner", "explorer"] = "planner"
@@ -130,7 +132,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
     you see a apple 1."``. An inadmissible command yields ``"Nothing happens."``.
 
     ## Rewards
-    ``won_reward`` (10) on the winning step; ``-invalid_format_penalty`` (0.1) on a step whose message
+    ``won_reward`` (10) on the winning step; ``-invalid_format_penalty`` (λ, 0.1) on a step whose message
     format is invalid.
 
     ## Episode End
@@ -275,7 +277,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
 
     def _info(self, action: str, format_valid: bool, action_valid: bool) -> dict[str, Any]:
         assert self._state is not None and self._game is not None
-        return {
+        info: ALFWorldInfo = {
             "admissible_actions": _visible(self._state.admissible_commands),
             "won": self._state.won,
             "task_type": self._game.task_type,
@@ -289,6 +291,7 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
             "hallucination_kind": self._flags[0],
             "hallucinated": list(self._flags[1]),
         }
+        return dict(info)
 
     def __getstate__(self) -> dict[str, Any]:
         return picklable_state(self, live=("_engine", "_state"))

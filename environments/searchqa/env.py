@@ -18,9 +18,11 @@ from agentgym_seal.spaces import TextSpace
 from .client import RemoteRetriever
 from .data import default_cache_dir, ensure_world, load_qa
 from .index import RETRIEVERS, Retriever, load_index, open_index, search_documents
+from .info import SearchQAInfo
 from .metrics import answer_supported, exact_match, f1_score
 from .parsing import SearchAction, parse_search_message, search_schema
 from .questions import QUESTION_TYPES, SPLITS, Question
+from .training import FAMILY
 from .world import WorldSpec
 
 REWARDS = ("em", "f1")
@@ -55,7 +57,7 @@ class SearchQAConfig:
         topk: Passages per search (Search-R1's default 3).
         reward: ``em`` (exact match, default) or ``f1``.
         correct_reward: Reward scale of a correct answer.
-        invalid_format_penalty: Subtracted on a step whose format is invalid (0.01 in the paper).
+        invalid_format_penalty: Subtracted on a step whose format is invalid (default: the family's λ, 0.01).
         action_format: ``tagged`` model messages, or ``plain`` single blocks (the expert's form).
         require_think: Also require ``<think>...</think>`` for a valid format.
         max_query_chars: Longer queries are cut to this many characters.
@@ -80,7 +82,7 @@ class SearchQAConfig:
     topk: int = 3
     reward: Literal["em", "f1"] = "em"
     correct_reward: float = 1.0
-    invalid_format_penalty: float = 0.01
+    invalid_format_penalty: float = FAMILY.invalid_penalty
     action_format: Literal["tagged", "plain"] = "tagged"
     require_think: bool = False
     max_query_chars: int = 1000
@@ -135,7 +137,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
     ## Observation Space
     ``TextSpace``: ``"Question: ..."`` at reset; after a search, Search-R1's block
     ``"\\n<information>Doc 1(Title: ...) ...\\n</information>\\n"``; after an invalid message, a hint.
-    ``PROMPTS.get("searchqa")`` wraps observations with the instructions for a model.
+    ``FAMILIES.get("searchqa").prompt_template`` wraps observations with the instructions for a model.
 
     ## Rewards
     On the answer step: ``correct_reward`` x EM (or F1 with ``reward="f1"``), SQuAD normalisation, best
@@ -316,7 +318,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
     def _info(self, parsed: SearchAction, action_valid: bool, tool_call: bool = False) -> dict[str, Any]:
         assert self._question is not None
         answered = self._answer is not None
-        return {
+        info: SearchQAInfo = {
             "won": answered and self._em == 1.0,
             "em": self._em,
             "f1": self._f1,
@@ -337,6 +339,7 @@ class SearchQAEnv(gymnasium.Env[str, str]):
             "supporting_ids": list(self._question.supporting_ids),
             "admissible_actions": [],
         }
+        return dict(info)
 
     def render(self) -> str | None:
         """Returns the last observation in ``ansi`` mode."""

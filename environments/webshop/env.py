@@ -18,6 +18,12 @@ from .engine import Location, Page, Shop, shop_text
 from .expert import expert_plan
 from .goals import SPLITS, Goal, Split, split_indices
 from .hallucination import contradiction, fabricated_facts
+from .info import WebShopInfo
+
+#: The hallucination flags of a step that makes no claim (a reset).
+NO_FLAGS = {"hallucination": False, "hallucination_fabricated": False, "hallucination_contradiction": False,
+            "click_not_on_page": False}  # fmt: skip
+from .training import FAMILY
 from .world import World, WorldSpec, build_world
 
 ObservationMode = Literal["text", "text_rich", "html", "url"]
@@ -59,7 +65,7 @@ class WebShopConfig:
     action_format: ActionFormat = "tagged"
     reward_mode: Literal["won", "score"] = "won"
     won_reward: float = 10.0
-    invalid_format_penalty: float = 0.1
+    invalid_format_penalty: float = FAMILY.invalid_penalty
     show_attrs: bool = False
     cache_dir: str | None = None
 
@@ -152,7 +158,7 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
             self._goal_index = int(self._indices[int(self.np_random.integers(len(self._indices)))])
         self._actions, self._visited = [], set()
         self._start_episode()
-        info = self._info("", True, True, 0.0, False, {})
+        info = self._info("", True, True, 0.0, False, NO_FLAGS)
         return self._observe(), info
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -317,7 +323,7 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         admissible += [f"click[{key}]" for key in available["clickables"] if key != "search"]
         from .html import location_url
 
-        return {
+        info: WebShopInfo = {
             "available_actions": available,
             "admissible_actions": admissible,
             "task_score": score,
@@ -330,12 +336,12 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
             "task_type": self.goal["category"],
             "goal_index": self._goal_index,
             "url": location_url(self._session, self._location),
-            "hallucination": False,
-            "hallucination_fabricated": False,
-            "hallucination_contradiction": False,
-            "click_not_on_page": False,
-            **flags,
+            "hallucination": flags["hallucination"],
+            "hallucination_fabricated": flags["hallucination_fabricated"],
+            "hallucination_contradiction": flags["hallucination_contradiction"],
+            "click_not_on_page": flags["click_not_on_page"],
         }
+        return dict(info)
 
     def __getstate__(self) -> dict[str, Any]:
         return picklable_state(self, live=("_world", "_page"))

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from agentgym_seal.backends.config import TrainConfig, WarmupConfig, parse_train_args
-from agentgym_seal.backends.env_options import FAMILY_OPTIONS, check_env_options
+from agentgym_seal.backends.env_options import check_env_options
 from agentgym_seal.errors import ConfigError, UnknownNameError
+from agentgym_seal.family import FAMILIES
 from agentgym_seal.registration import ENVS
 
 pytest.importorskip("torch")
@@ -33,7 +34,7 @@ def parse_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 def test_max_turns_defaults_to_the_env_familys_turn_limit(env_id: str, turns: int) -> None:
     cfg = parse_train_args(["--env", env_id])
     assert cfg.max_turns is None and cfg.turn_limit == turns
-    assert FAMILY_OPTIONS.get(ENVS.get(env_id).family).max_turns == turns
+    assert FAMILIES.get(ENVS.get(env_id).family).default_train_turns == turns
     resolved = cfg.resolved()
     assert resolved.max_turns == turns and resolved.resolved() == resolved
     assert dataclasses.asdict(resolved)["max_turns"] == turns  # what config.json records
@@ -128,7 +129,7 @@ def test_env_options_go_on_top_of_the_familys_kwargs_for_rollouts_and_demonstrat
     from agentgym_seal.backends.rllib.runner import _env_config
 
     cfg = TrainConfig(train_games_per_type=7, env_options=("won_reward=5", "games_per_type=3"))
-    family = FAMILY_OPTIONS.get("alfworld")
+    family = FAMILIES.get("alfworld")
     assert family.rollout_kwargs(cfg, "train") == {
         **family.env_kwargs(cfg, "train"),
         "won_reward": 5,
@@ -138,7 +139,7 @@ def test_env_options_go_on_top_of_the_familys_kwargs_for_rollouts_and_demonstrat
     assert family.warmup_kwargs(cfg) == {**family.demo_kwargs(cfg), "won_reward": 5, "games_per_type": 3}
     searchqa = TrainConfig(env="SearchQA-v0", env_options=("topk=2",))
     config = _env_config(searchqa, RLlibOptions(), "test")  # the RLlib baseline's envs get them too
-    world = FAMILY_OPTIONS.get("searchqa").shared_kwargs(searchqa)
+    world = FAMILIES.get("searchqa").shared_kwargs(searchqa)
     assert config["env_kwargs"] == {**world, "split": "test", "topk": 2} and config["max_turns"] == 4
 
 
@@ -173,3 +174,20 @@ def test_train_script_stops_at_start_on_an_unknown_env_option(tmp_path: Path) ->
     assert "error: --env-options retreiver=dense" in done.stderr and "SearchQA-v0" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "config.json").exists()  # before any model, demo or rollout
+
+
+@pytest.mark.parametrize(
+    ("env_id", "penalty"), [("ALFWorldText-v0", 0.1), ("WebShopText-v0", 0.1), ("SearchQA-v0", 0.01)]
+)
+@pytest.mark.parametrize("backend", ["grpo", "gigpo"])
+def test_lambda_is_the_env_familys_unless_given(env_id: str, penalty: float, backend: str) -> None:
+    cfg = parse_train_args(["--env", env_id, "--backend", backend])
+    assert cfg.invalid_penalty is None and cfg.penalty == penalty
+    assert cfg.advantage.invalid_penalty == penalty  # what the learner subtracts
+    assert dataclasses.asdict(cfg.resolved())["invalid_penalty"] == penalty  # what config.json records
+    given = parse_train_args(["--env", env_id, "--backend", backend, "--invalid-penalty", "0.3"])
+    assert given.resolved().advantage.invalid_penalty == 0.3
+
+
+def test_a_negative_lambda_fails_at_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--invalid-penalty must be >= 0" in parse_error(["--invalid-penalty", "-0.1"], capsys)

@@ -6,8 +6,8 @@ import gymnasium as gym
 import pytest
 
 from agentgym_seal.backends.config import TrainConfig, WarmupConfig
-from agentgym_seal.backends.env_options import FAMILY_OPTIONS
 from agentgym_seal.experts import expert_demonstrations
+from agentgym_seal.family import FAMILIES
 from agentgym_seal.registration import ENVS
 
 pytest.importorskip("torch")
@@ -16,13 +16,13 @@ ENV_IDS = ["ALFWorldText-v0", "WebShopText-v0", "SearchQA-v0"]
 
 def test_every_registered_family_has_options() -> None:
     for env_id in ENVS.names():
-        assert FAMILY_OPTIONS.get(ENVS.get(env_id).family).eval_splits
+        assert FAMILIES.get(ENVS.get(env_id).family).eval_splits
 
 
 def test_alfworld_kwargs_are_the_historical_ones() -> None:
     cfg = TrainConfig(task_types=("pick_and_place_simple", "look_at_obj_in_light"), difficulty="small",
                       train_games_per_type=7, warmup=WarmupConfig(games_per_type=5, expert="explorer"))  # fmt: skip
-    options = FAMILY_OPTIONS.get("alfworld")
+    options = FAMILIES.get("alfworld")
     shared = {"task_types": ["pick_and_place_simple", "look_at_obj_in_light"], "difficulty": "small"}
     assert options.shared_kwargs(cfg) == shared  # also the demonstrations' cache key
     assert options.env_kwargs(cfg, "train") == {**shared, "split": "train", "games_per_type": 7, "first_game": 0}
@@ -35,7 +35,7 @@ def test_alfworld_kwargs_are_the_historical_ones() -> None:
 
 
 def test_searchqa_trains_on_its_default_world_unless_env_options_say_otherwise() -> None:
-    options = FAMILY_OPTIONS.get("searchqa")
+    options = FAMILIES.get("searchqa")
     world = {"num_passages": 20_000, "question_types": ["comparison"], "expert_direct_answer": 0.3}
     cfg = TrainConfig(env="SearchQA-v0")
     assert options.shared_kwargs(cfg) == world  # also the demonstrations' cache key
@@ -55,7 +55,7 @@ def test_searchqa_trains_on_its_default_world_unless_env_options_say_otherwise()
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_each_family_makes_its_splits_and_demonstrations(env_id: str) -> None:
     cfg = TrainConfig(env=env_id, train_games_per_type=4, warmup=WarmupConfig(games_per_type=4))
-    options = FAMILY_OPTIONS.get(ENVS.get(env_id).family)
+    options = FAMILIES.get(ENVS.get(env_id).family)
     tasks = {}
     for split in ("train", *options.eval_splits):
         env = gym.make(env_id, **options.env_kwargs(cfg, split))

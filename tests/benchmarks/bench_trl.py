@@ -31,8 +31,9 @@ from agentgym_seal.backends import SEALConfig
 from agentgym_seal.backends.learner import Learner, LearnerConfig
 from agentgym_seal.checkers.format import load_tool_schema, parse_message
 from agentgym_seal.engines import HFEngine, SamplingParams
+from agentgym_seal.family import FAMILIES
 from agentgym_seal.models import TinyModelConfig, load_policy, tiny_policy
-from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.prompting import build_prompt
 from agentgym_seal.rollout import RolloutBatch, StepSample, TrajectorySummary
 
 SCHEMA = load_tool_schema("alfworld")
@@ -46,7 +47,7 @@ def reward(completion: str, admissible: list[str]) -> float:
 
 def first_steps(n: int) -> list[tuple[str, list[str]]]:
     env = gym.make("ALFWorldText-v0", task_types=["pick_and_place_simple"], difficulty="tiny")
-    template = PROMPTS.get("alfworld")
+    template = FAMILIES.get("alfworld").prompt_template
     out = []
     for seed in range(n):
         obs, info = env.reset(seed=seed)

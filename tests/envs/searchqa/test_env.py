@@ -13,7 +13,8 @@ from agentgym_seal.environments.searchqa import exact_match
 from agentgym_seal.environments.searchqa.index import save_index
 from agentgym_seal.environments.searchqa.server import RetrievalServer
 from agentgym_seal.errors import AgentGymError, ConfigError
-from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.family import FAMILIES
+from agentgym_seal.prompting import build_prompt
 from agentgym_seal.testing import assert_env_valid, check_env
 
 OPTIONS = {"num_passages": 500}
@@ -231,7 +232,7 @@ def test_server_url_gives_the_same_episode(tmp_path: Path, bm25: Any, world_dir:
 
 
 def test_prompt_template_renders_a_search_r1_prompt() -> None:
-    template = PROMPTS.get("searchqa")
+    template = FAMILIES.get("searchqa").prompt_template
     env = make()
     obs, info = env.reset(seed=0)
     first = build_prompt(template, task=info["goal"], observation=obs, admissible_actions=[])

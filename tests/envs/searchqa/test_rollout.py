@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from agentgym_seal.experts import expert_demonstrations
-from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.family import FAMILIES
+from agentgym_seal.prompting import build_prompt
 
 OPTIONS = {"num_passages": 500}
 
@@ -15,7 +16,7 @@ def test_expert_demonstrations_render_as_prompts() -> None:
     demos = expert_demonstrations(3, env_id="SearchQA-v0", **OPTIONS)
     assert demos and all(d.action.startswith(("<search>", "<answer>")) for d in demos)
     assert demos[0].observation.startswith("Question: ") and demos[0].step == 0
-    template = PROMPTS.get("searchqa")
+    template = FAMILIES.get("searchqa").prompt_template
     later = next(d for d in demos if d.step > 0)
     prompt = build_prompt(template, task=later.task, observation=later.observation, admissible_actions=(),
                           history=later.history, step=later.step)  # fmt: skip

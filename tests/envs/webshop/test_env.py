@@ -10,7 +10,8 @@ import pytest
 import agentgym_seal
 from agentgym_seal.environments.webshop.html import render_page, visible_text
 from agentgym_seal.errors import ConfigError
-from agentgym_seal.prompting import PROMPTS, build_prompt
+from agentgym_seal.family import FAMILIES
+from agentgym_seal.prompting import build_prompt
 from agentgym_seal.testing import assert_env_valid, check_env
 
 PINNED = {"available_actions", "task_score", "won", "format_valid", "action_valid", "anchor", "hallucination"}
@@ -267,6 +268,6 @@ def test_bad_options_are_config_errors() -> None:
 
 def test_prompt_template_builds_a_webshop_prompt(env: Any) -> None:
     obs, info = env.reset(seed=0)
-    prompt = build_prompt(PROMPTS.get("webshop"), task=info["goal"], observation=obs,
+    prompt = build_prompt(FAMILIES.get("webshop").prompt_template, task=info["goal"], observation=obs,
                           admissible_actions=info["admissible_actions"])  # fmt: skip
     assert "'search[<your query>]'," in prompt and "<action>" in prompt and info["goal"] in prompt

@@ -1,4 +1,5 @@
-from agentgym_seal.prompting import PROMPTS, PromptTemplate, build_prompt
+from agentgym_seal.family import FAMILIES
+from agentgym_seal.prompting import PromptTemplate, build_prompt
 
 TEMPLATE = PromptTemplate(
     first_step="T0 {task} | {observation} | [{admissible_actions}] | {answer_format}",
@@ -32,6 +33,6 @@ def test_too_long_history_falls_back_to_the_first_step_template() -> None:
 
 
 def test_alfworld_template_is_registered_lazily() -> None:
-    template = PROMPTS.get("alfworld")
+    template = FAMILIES.get("alfworld").prompt_template
     text = build_prompt(template, task="put a mug in shelf", observation="obs", admissible_actions=["look"])
     assert "<think>" in text and "<action>" in text and "'look'" in text
