@@ -1,7 +1,8 @@
 """Env families: what each family of envs tells the code that rolls out and trains on it.
 
 A family (ALFWorld, WebShop, SearchQA, or one of yours) is one folder ``environments/<family>/`` whose
-``training.py`` declares a :class:`FamilySpec` and the env ids it serves (:class:`~agentgym_seal.registration.EnvEntry`).
+``training.py`` declares a :class:`FamilySpec` and the env ids it serves
+(:class:`~agentgym_seal.registration.EnvEntry`).
 The spec is the one place its training knowledge lives:
 
 - the turn limit of its envs (Gymnasium's ``TimeLimit``) and the one a training run uses by default,

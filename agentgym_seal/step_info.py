@@ -5,8 +5,7 @@ the expert read ``info`` through :func:`read_step_info`, so an env that leaves o
 that names it instead of training on a silent default.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Python 3.11's TypedDict sees NotRequired only in evaluated annotations.
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict, cast
 

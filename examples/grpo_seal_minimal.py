@@ -152,12 +152,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     model, tokenizer = warm_up(args)
     head = SEALHead(model.config.hidden_size, num_layers=args.seal_layers)
     optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=args.lr)
-    stops = tuple(tokenizer.convert_tokens_to_ids(t) for t in family.stop_tags) + (tokenizer.eos_token_id,)
+    stops = (*(tokenizer.convert_tokens_to_ids(t) for t in family.stop_tags), tokenizer.eos_token_id)
     sampling = SamplingParams(temperature=args.temperature, max_new_tokens=args.max_new_tokens, stop_token_ids=stops)
+    config = RolloutConfig(args.env_id, {**ENV_KWARGS, "split": "train"}, args.group_size, args.max_turns)
     rollout = GroupRollout(
-        RolloutConfig(args.env_id, {**ENV_KWARGS, "split": "train"}, args.group_size, args.max_turns, sampling=sampling),
-        HFEngine(model, tokenizer.pad_token_id), tokenizer, num_envs=args.batch_tasks * args.group_size,
-    )  # fmt: skip
+        config, HFEngine(model, tokenizer.pad_token_id), tokenizer, num_envs=args.batch_tasks * args.group_size
+    )
     rows = []
     try:
         for step in range(args.steps):

@@ -37,7 +37,7 @@ class ActionChoiceEnv(gymnasium.Env[Observation, np.int64]):
         env_id: A registered text env whose ``info`` lists ``admissible_actions`` (every built-in env does).
         env_kwargs: Its keyword options (``action_format`` is set to ``plain``).
         max_actions: K, the action slots.
-        max_turns: Steps before truncation.
+        max_turns: Steps before truncation (default: the env family's training turn limit).
         featurizer: A :data:`~agentgym_seal.backends.rllib.features.FEATURIZERS` name.
         feature_dim: D of the ``hashing`` featurizer (``minilm`` is 384).
     """
@@ -50,12 +50,15 @@ class ActionChoiceEnv(gymnasium.Env[Observation, np.int64]):
         env_kwargs: Mapping[str, Any] | None = None,
         *,
         max_actions: int = 32,
-        max_turns: int = 10,
+        max_turns: int | None = None,
         featurizer: str | TextFeaturizer = "hashing",
         feature_dim: int = 256,
     ) -> None:
         import agentgym_seal  # noqa: F401 - registers the env ids
+        from agentgym_seal.registration import family_of
 
+        if max_turns is None:
+            max_turns = family_of(env_id).default_train_turns
         if max_actions < 2 or max_turns < 1:
             raise ConfigError(f"max_actions must be >= 2 and max_turns >= 1; got {max_actions}, {max_turns}.")
         self.env = gymnasium.make(env_id, **{**dict(env_kwargs or {}), "action_format": "plain"})

@@ -19,12 +19,12 @@ from .expert import expert_plan
 from .goals import SPLITS, Goal, Split, split_indices
 from .hallucination import contradiction, fabricated_facts
 from .info import WebShopInfo
+from .training import FAMILY
+from .world import World, WorldSpec, build_world
 
 #: The hallucination flags of a step that makes no claim (a reset).
 NO_FLAGS = {"hallucination": False, "hallucination_fabricated": False, "hallucination_contradiction": False,
             "click_not_on_page": False}  # fmt: skip
-from .training import FAMILY
-from .world import World, WorldSpec, build_world
 
 ObservationMode = Literal["text", "text_rich", "html", "url"]
 OBSERVATION_MODES: tuple[ObservationMode, ...] = ("text", "text_rich", "html", "url")

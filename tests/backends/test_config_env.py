@@ -74,7 +74,7 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--env", "SearchQA-v0", "--max-turns", "7"]).resolved().max_turns == 7
     assert parse_train_args(["--max-turns", "3"]).turn_limit == 3
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
-    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True)
+    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True, invalid_penalty=0.1)
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
     with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
         _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
@@ -84,7 +84,7 @@ def test_train_first_game_is_checked_at_parse_time(capsys: pytest.CaptureFixture
     assert parse_train_args(["--train-first-game", "400"]).train_first_game == 400
     assert "--train-first-game has an impossible value -1" in parse_error(["--train-first-game", "-1"], capsys)
     message = parse_error(["--env", "SearchQA-v0", "--train-first-game", "5"], capsys)
-    assert "--train-first-game selects generated ALFWorld games; SearchQA-v0 has none" in message
+    assert "--train-first-game selects generated games; SearchQA-v0 has none" in message
     with pytest.raises(ConfigError, match="first_game=5 selects generated games, but data_dir is set"):
         check_env_options(TrainConfig(train_first_game=5, env_options=("data_dir=/data/alfworld",)))  # env's check
     assert "use --train-first-game" in parse_error(["--env-options", "first_game=3"], capsys)

@@ -47,12 +47,13 @@ def _numeric_defaults(path: Path) -> list[str]:
         elif isinstance(node, ast.FunctionDef):
             args = node.args
             positional = args.posonlyargs + args.args
-            pairs += zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults)
-            pairs += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+            with_default = positional[len(positional) - len(args.defaults) :]
+            pairs += zip([a.arg for a in with_default], args.defaults, strict=True)
+            pairs += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
         for name, value in pairs:
-            if name in FAMILY_OWNED and isinstance(value, ast.Constant) and isinstance(value.value, int | float):
-                if not isinstance(value.value, bool):
-                    found.append(f"{path.relative_to(REPO)}:{value.lineno} {name}={value.value}")
+            numeric = isinstance(value, ast.Constant) and type(value.value) in (int, float)
+            if name in FAMILY_OWNED and numeric:
+                found.append(f"{path.relative_to(REPO)}:{value.lineno} {name}={value.value}")  # type: ignore[union-attr]
     return found
 
 
