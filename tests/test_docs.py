@@ -78,5 +78,6 @@ def test_each_info_table_lists_exactly_the_typed_keys(page: str, typed: str) -> 
     expected = {key: _type_text(kind) for key, kind in get_type_hints(cls).items() if key in keys}
     documented = _info_table(ROOT / "docs" / page)
     if page == "environments.md":
-        documented = {k: v[len("NotRequired[") : -1] if v.startswith("NotRequired[") else v for k, v in documented.items()}
+        optional = "NotRequired["
+        documented = {k: v[len(optional) : -1] if v.startswith(optional) else v for k, v in documented.items()}
     assert documented == expected

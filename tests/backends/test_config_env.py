@@ -74,7 +74,8 @@ def test_an_explicit_max_turns_wins_and_presets_keep_theirs(capsys: pytest.Captu
     assert parse_train_args(["--env", "SearchQA-v0", "--max-turns", "7"]).resolved().max_turns == 7
     assert parse_train_args(["--max-turns", "3"]).turn_limit == 3
     assert parse_train_args(["--preset", "paper-alfworld"]).turn_limit == 50
-    assert parse_train_args([]).resolved() == TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True, invalid_penalty=0.1)
+    resolved = TrainConfig(max_turns=10, steps=12, penalise_inadmissible=True, invalid_penalty=0.1)
+    assert parse_train_args([]).resolved() == resolved
     assert "--max-turns has an impossible value 0" in parse_error(["--max-turns", "0"], capsys)
     with pytest.raises(UnknownNameError, match="ALFWorldText-v0"):
         _ = TrainConfig(env="ALFWorldTxt-v0").turn_limit
