@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from agentgym_seal.monitor.entropy import _chunked_entropy, entropy_from_logits
+from agentgym_seal.monitor.entropy import entropy_from_logits, tempered_entropy
 
 __all__ = ["chunked_entropy", "entropy_from_logits"]
 
@@ -22,4 +22,4 @@ def chunked_entropy(logits: Tensor, chunk_size: int = 256) -> Tensor:
     Returns:
         ``(...)`` entropies, dtype ``promote_types(logits.dtype, float32)``.
     """
-    return _chunked_entropy(logits, chunk_size, 1.0, "chunked_entropy")
+    return tempered_entropy(logits, chunk_size, 1.0, "chunked_entropy")

@@ -5,7 +5,7 @@ A ~1M-parameter model's step is many small kernels that one process cannot sprea
 processes at 1.8-1.9; more cores, more to gain). So the warm-up runs as ``processes`` ranks: this process is
 rank 0 and trains ``model`` in place; helper processes (``python -m agentgym_seal.models.sft_parallel``, so
 the caller's script is never re-imported) load a copy from a temporary file. Every rank walks the same
-batches and takes its share (:func:`.sft.sft_loop`); gloo sums the gradients, so all ranks take the same
+batches and takes its share (:func:`.sft_loop.sft_loop`); gloo sums the gradients, so all ranks take the same
 optimizer steps.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from agentgym_seal.deps import require
 from agentgym_seal.errors import AgentGymError
 
-from .sft import SFTConfig, SFTResult, sft_loop
+from .sft_loop import SFTConfig, SFTResult, sft_loop
 
 #: How long a rank waits for the others (start-up, or one step) before giving up with an error.
 _TIMEOUT = datetime.timedelta(seconds=180)
@@ -36,7 +36,7 @@ def data_parallel_sft(
     cfg: SFTConfig,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> SFTResult:
-    """Runs :func:`.sft.sft_loop` on ``cfg.processes`` CPU processes; ``model`` (rank 0) ends trained.
+    """Runs :func:`.sft_loop.sft_loop` on ``cfg.processes`` CPU processes; ``model`` (rank 0) ends trained.
 
     This process's threads are shared out (at least one per rank) and restored afterwards. Falls back to one
     process when a default ``torch.distributed`` group already exists (a learner group owns it) or when

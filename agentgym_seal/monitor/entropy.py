@@ -51,8 +51,12 @@ def _row_entropy_inplace(shifted: Tensor) -> Tensor:
     return torch.log(total) - dot / total  # (n,)
 
 
-def _chunked_entropy(logits: Tensor, chunk_size: int, temperature: float, where: str) -> Tensor:
-    """Entropies of ``logits / temperature`` over the last dim, at most ``chunk_size`` rows at a time."""
+def tempered_entropy(logits: Tensor, chunk_size: int, temperature: float, where: str) -> Tensor:
+    """Entropies of ``logits / temperature`` over the last dim, at most ``chunk_size`` rows at a time.
+
+    What :func:`entropy_from_logits` computes, for callers with a temperature or their own name in errors
+    (``where``, e.g. the learner's ``chunked_entropy``).
+    """
     _check_chunk_size(chunk_size, where)
     if logits.dim() < 1:
         raise ValueError(f"{where}: expected logits of shape (..., V); got a 0-d tensor. Fix: add the vocab dim.")
@@ -95,7 +99,7 @@ def entropy_from_logits(logits: Tensor, chunk_size: int = 1024) -> Tensor:
         ConfigError: ``chunk_size`` is not an int >= 1.
         ValueError: ``logits`` is 0-d.
     """
-    return _chunked_entropy(logits, chunk_size, 1.0, "entropy_from_logits")
+    return tempered_entropy(logits, chunk_size, 1.0, "entropy_from_logits")
 
 
 def _masked_entropy(logits: Tensor, mask: Tensor, temperature: float, chunk_size: int, where: str) -> Tensor:
@@ -105,7 +109,7 @@ def _masked_entropy(logits: Tensor, mask: Tensor, temperature: float, chunk_size
             f"{where}: expected mask of shape {tuple(logits.shape[:-1])} (the logits' leading shape); "
             f"got {tuple(mask.shape)}. Fix: pass the response mask of the same positions."
         )
-    entropy = _chunked_entropy(logits, chunk_size, temperature, where)  # (...)
+    entropy = tempered_entropy(logits, chunk_size, temperature, where)  # (...)
     keep = mask.to(torch.bool)  # (...)
     return torch.where(keep, entropy, torch.zeros_like(entropy))  # (...)
 

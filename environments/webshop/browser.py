@@ -211,24 +211,19 @@ class WebShopHTMLEnv(WebShopTextEnv):
         self._page = self.shop.page(self._location, self.goal)
         self._visit(f"/{self._session}")
 
-    def _execute(self, command: str) -> tuple[bool, bool, float | None]:
+    def _clickable(self, key: str) -> bool:
+        return self._view is not None and key in self._view.clickables and key != "search"
+
+    def _run_search(self, query: str, target: Location) -> None:
         assert self._view is not None
-        parsed = self._parse_command(command)
-        if parsed is None:
-            return False, False, None
-        name, arg = parsed
-        if name == "search":
-            if self._location.kind == "done" or self.shop.after_search(arg) is None:
-                return False, False, None
-            if not self._view.has_search_bar:
-                self._click(*self._view.clickables["back to search"])
-            self._type_search(arg)
-            return True, False, None
-        target = self._view.clickables.get(arg)
-        if target is None or arg == "search":
-            return False, True, None
-        self._click(*target)
-        return True, False, self._view.score
+        if not self._view.has_search_bar:
+            self._click(*self._view.clickables["back to search"])
+        self._type_search(query)
+
+    def _run_click(self, key: str) -> float | None:
+        assert self._view is not None
+        self._click(*self._view.clickables[key])
+        return self._view.score
 
     def _type_search(self, query: str) -> None:
         by = require("selenium.webdriver.common.by", "webshop").By

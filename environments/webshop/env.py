@@ -253,23 +253,43 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         return None
 
     def _execute(self, command: str) -> tuple[bool, bool, float | None]:
-        """Runs ``command``: ``(executed, click on something not on the page, purchase score or None)``."""
-        assert self._page is not None
+        """Runs ``command``: ``(executed, click on something not on the page, purchase score or None)``.
+
+        The rules are the shop's, for the text and the browser env alike: a search works from every page but
+        ``done`` and needs a query; a click needs a clickable of the page. How an action is carried out is
+        :meth:`_run_search` / :meth:`_run_click` (the browser env types and clicks in Chromium).
+        """
         parsed = self._parse_command(command)
         if parsed is None:
             return False, False, None
         name, arg = parsed
         if name == "search":
             target = None if self._location.kind == "done" else self.shop.after_search(arg)
-        else:
-            clickable = self._page.clickables.get(arg)
-            if clickable is None or clickable.target is None:
-                return False, True, None
-            target = clickable.target
-        if target is None:
-            return False, False, None
+            if target is None:
+                return False, False, None
+            self._run_search(arg, target)
+            return True, False, None
+        if not self._clickable(arg):
+            return False, True, None
+        return True, False, self._run_click(arg)
+
+    def _clickable(self, key: str) -> bool:
+        """Whether ``click[key]`` names something the page lets one click."""
+        assert self._page is not None
+        clickable = self._page.clickables.get(key)
+        return clickable is not None and clickable.target is not None
+
+    def _run_search(self, query: str, target: Location) -> None:
+        """Carries out a search that :meth:`_execute` allowed (``target``: the results page it opens)."""
         self._go(target)
-        return True, False, None if self._page.score is None else self._page.score.score
+
+    def _run_click(self, key: str) -> float | None:
+        """Carries out ``click[key]``; returns the purchase's score when it bought the item."""
+        assert self._page is not None
+        target = self._page.clickables[key].target
+        assert target is not None
+        self._go(target)
+        return None if self._page.score is None else self._page.score.score
 
     def _start_episode(self) -> None:
         """Opens the search page of the chosen goal."""
