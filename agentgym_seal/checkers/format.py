@@ -22,9 +22,27 @@ from agentgym_seal.types import ParsedAction
 ActionFormat = Literal["tagged", "plain"]
 ACTION_FORMATS: tuple[ActionFormat, ...] = ("tagged", "plain")
 
+#: Longest message (characters) an env reads: a longer one is a format-invalid step that is read no further, so
+#: no step costs more than a bounded scan. A 4,096-token response is ~16k characters; the env option
+#: ``max_message_chars`` raises it.
+MAX_MESSAGE_CHARS = 32_768
+
 _CJK = re.compile("[\u4e00-\u9fff]")
 #: Commands longer than this cannot match any grammar rule; checked before any regex runs.
 _MAX_COMMAND_CHARS = 512
+
+
+def oversized(message: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
+    """The error of a message longer than ``limit`` characters (what the step reports), else ``None``."""
+    if len(message) <= limit:
+        return None
+    return f"the message has {len(message):,} characters; at most {limit:,} are read"
+
+
+def check_message_limit(limit: object, where: str) -> None:
+    """Raises :class:`ConfigError` unless ``limit`` (an env's ``max_message_chars``) is an int >= 1."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError.bad_option("max_message_chars", limit, ["an int >= 1"], where=where)
 
 
 def contains_cjk(text: str) -> bool:

@@ -11,8 +11,8 @@ from typing import Any, Literal, SupportsFloat
 import gymnasium
 import numpy as np
 
-from agentgym_seal.checkers import load_tool_schema, parse_message
-from agentgym_seal.checkers.format import ACTION_FORMATS, ActionFormat
+from agentgym_seal.checkers import load_tool_schema, oversized, parse_message
+from agentgym_seal.checkers.format import ACTION_FORMATS, MAX_MESSAGE_CHARS, ActionFormat, check_message_limit
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
 from agentgym_seal.reset_options import read_reset_options
@@ -56,6 +56,7 @@ class ALFWorldConfig:
         cache_dir: Where generated games are cached (default ``~/.cache/agentgym_seal``).
         expert: Whose moves :meth:`ALFWorldTextEnv.expert_action` returns: ``planner`` (knows where
             everything is) or ``explorer`` (searches unvisited receptacles first; better SFT demos).
+        max_message_chars: A longer message is a format-invalid step, read no further.
     """
 
     split: Split = "train"
@@ -68,6 +69,7 @@ class ALFWorldConfig:
     won_reward: float = 10.0
     invalid_format_penalty: float = FAMILY.invalid_penalty
     pickup_reward: float = 0.0
+    max_message_chars: int = MAX_MESSAGE_CHARS
     cache_dir: str | None = field(default=None)
     expert: Literal["planner", "explorer"] = "planner"
 
@@ -89,6 +91,7 @@ class ALFWorldConfig:
         reward = self.pickup_reward
         if isinstance(reward, bool) or not isinstance(reward, int | float) or not math.isfinite(reward):
             raise ConfigError.bad_option("pickup_reward", self.pickup_reward, ["a finite float"], where=where)
+        check_message_limit(self.max_message_chars, where)
         if self.games_per_type is not None and self.games_per_type < 1:
             raise ConfigError.bad_option("games_per_type", self.games_per_type, ["an int >= 1", None], where=where)
         if isinstance(self.first_game, bool) or not isinstance(self.first_game, int) or self.first_game < 0:
@@ -198,15 +201,18 @@ class ALFWorldTextEnv(gymnasium.Env[str, str]):
         """Plays one message; never raises on any input (bad input is an invalid, penalised step)."""
         if self._state is None or self._engine is None:
             raise AgentGymError("ALFWorldText-v0: step() before reset(). Fix: call env.reset(seed=...) first.")
-        if not isinstance(action, str):
-            action = action.decode("latin-1") if isinstance(action, bytes | bytearray) else ""
-            parsed_error: str | None = "the action must be a str"
+        if isinstance(action, str):
+            parsed_error = oversized(action, self.config.max_message_chars)
+        else:
+            parsed_error = "the action must be a str"
+        if parsed_error is not None:
+            action = ""  # neither parsed nor judged
             format_valid, command = False, ""
         else:
             parsed = parse_message(action, self._schema, self.config.action_format)
             format_valid, command, parsed_error = parsed.format_valid, parsed.action, parsed.error
         action_valid = command in self._state.admissible_commands and command not in _HIDDEN_COMMANDS
-        self._flags = self._entities.judge(action if isinstance(action, str) else "")
+        self._flags = self._entities.judge(action)
         if action_valid:
             self._state = self._engine.step(command)
             self._executed.append(command)

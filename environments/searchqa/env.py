@@ -10,6 +10,7 @@ from typing import Any, Literal, SupportsFloat
 
 import gymnasium
 
+from agentgym_seal.checkers.format import MAX_MESSAGE_CHARS, check_message_limit, oversized
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
 from agentgym_seal.reset_options import read_reset_options
@@ -61,6 +62,7 @@ class SearchQAConfig:
         action_format: ``tagged`` model messages, or ``plain`` single blocks (the expert's form).
         require_think: Also require ``<think>...</think>`` for a valid format.
         max_query_chars: Longer queries are cut to this many characters.
+        max_message_chars: A longer message is a format-invalid step, read no further.
         cache_dir: Where generated worlds and indexes are cached (default ``$AGENTGYM_SEAL_CACHE``).
         expert_direct_answer: Probability per episode that the oracle (:meth:`SearchQAEnv.expert_plan`)
             answers at once, from its own knowledge, without searching (0: it always searches each hop).
@@ -86,6 +88,7 @@ class SearchQAConfig:
     action_format: Literal["tagged", "plain"] = "tagged"
     require_think: bool = False
     max_query_chars: int = 1000
+    max_message_chars: int = MAX_MESSAGE_CHARS
     cache_dir: str | None = None
     expert_direct_answer: float = 0.0
 
@@ -104,6 +107,7 @@ class SearchQAConfig:
             raise ConfigError.bad_option("reward", self.reward, REWARDS, where=where)
         if self.action_format not in ("tagged", "plain"):
             raise ConfigError.bad_option("action_format", self.action_format, ["tagged", "plain"], where=where)
+        check_message_limit(self.max_message_chars, where)
         if not isinstance(self.topk, int) or not 1 <= self.topk <= 100:
             raise ConfigError.bad_option("topk", self.topk, ["an int in [1, 100]"], where=where)
         p = self.expert_direct_answer
@@ -260,10 +264,11 @@ class SearchQAEnv(gymnasium.Env[str, str]):
                 "SearchQA-v0: step() before reset() or after close(). Fix: call env.reset(seed=...) first."
             )
         cfg = self.config
-        if isinstance(action, str):
+        error = oversized(action, cfg.max_message_chars) if isinstance(action, str) else "the action must be a str"
+        if error is None:
             parsed = parse_search_message(action, action_format=cfg.action_format, require_think=cfg.require_think)
         else:
-            parsed = SearchAction("", "", False, "the action must be a str")
+            parsed = SearchAction("", "", False, error)
         self._turns += 1
         self._step_ids = []
         reward = 0.0

@@ -7,8 +7,8 @@ from typing import Any, Literal, SupportsFloat
 
 import gymnasium
 
-from agentgym_seal.checkers import load_tool_schema, parse_message
-from agentgym_seal.checkers.format import ACTION_FORMATS, ActionFormat
+from agentgym_seal.checkers import load_tool_schema, oversized, parse_message
+from agentgym_seal.checkers.format import ACTION_FORMATS, MAX_MESSAGE_CHARS, ActionFormat, check_message_limit
 from agentgym_seal.errors import AgentGymError, ConfigError
 from agentgym_seal.pickling import picklable_state, restore_state
 from agentgym_seal.reset_options import read_reset_options
@@ -48,6 +48,7 @@ class WebShopConfig:
         observation_mode: ``text`` (`` [SEP] ``-joined), ``text_rich``, ``html`` or ``url``.
         action_format: ``tagged`` reads ``<think>..</think><action>..</action>``; ``plain`` bare actions.
         reward_mode: ``won`` gives ``won_reward`` for a score of 1.0 (the paper's); ``score`` the raw score.
+        max_message_chars: A longer message is a format-invalid step, read no further.
         won_reward: Reward of a won purchase in ``won`` mode.
         invalid_format_penalty: Subtracted on a step whose message format is invalid (SPEC 7.3).
         show_attrs: Item pages offer the ``Attributes`` sub-page.
@@ -64,6 +65,7 @@ class WebShopConfig:
     observation_mode: ObservationMode = "text"
     action_format: ActionFormat = "tagged"
     reward_mode: Literal["won", "score"] = "won"
+    max_message_chars: int = MAX_MESSAGE_CHARS
     won_reward: float = 10.0
     invalid_format_penalty: float = FAMILY.invalid_penalty
     show_attrs: bool = False
@@ -80,6 +82,7 @@ class WebShopConfig:
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ConfigError.bad_option(name, value, allowed, where=where)
+        check_message_limit(self.max_message_chars, where)
         if self.num_products is not None and (not isinstance(self.num_products, int) or self.num_products < 1):
             raise ConfigError.bad_option("num_products", self.num_products, ["an int >= 1"], where=where)
 
@@ -235,6 +238,9 @@ class WebShopTextEnv(gymnasium.Env[str, str]):
         """
         if not isinstance(action, str):
             return "", False, "", "the action must be a str"
+        too_long = oversized(action, self.config.max_message_chars)
+        if too_long is not None:
+            return "", False, "", too_long
         message, replaced = shop_text(action)
         parsed = parse_message(message, self._schema, self.config.action_format)
         if not replaced:

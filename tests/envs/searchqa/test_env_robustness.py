@@ -10,7 +10,7 @@ from agentgym_seal.errors import AgentGymError
 from agentgym_seal.testing.adversarial import BASELINE_KIND, check_adversarial
 from agentgym_seal.testing.reset_checks import check_bad_reset_options
 
-OPTIONS = {"num_passages": 500}
+OPTIONS = {"num_passages": 500, "max_message_chars": 1 << 22}  # the parser, not the length gate, meets 1 MB
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ SURROGATE_SEARCH = "<think>x</think><action>search[red \ud800shirt]</action>"
 
 @pytest.fixture(scope="module")
 def env() -> Any:
-    made = gymnasium.make("WebShopText-v0", num_products=200)
+    # a limit above the test messages: the parsers and checkers, not the length gate, meet the megabytes
+    made = gymnasium.make("WebShopText-v0", num_products=200, max_message_chars=1 << 22)
     made.reset(seed=0)  # before a reset that raises: Gymnasium's passive checker keeps its first reset's data
     yield made
     made.close()
