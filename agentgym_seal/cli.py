@@ -32,11 +32,14 @@ class Command:
         help: One line shown in ``agentgym-seal --help`` and as the subcommand's description.
         configure: Adds the subcommand's arguments to its parser.
         run: Runs the subcommand on the parsed arguments and returns the exit code.
+        passthrough: The subcommand parses the rest of the command line itself (``args.flags``; its own
+            ``--help``).
     """
 
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    passthrough: bool = False
 
 
 COMMANDS: Registry[Command] = Registry("command")
@@ -135,14 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMANDS.names():
         command = COMMANDS.get(name)
-        subparser = subparsers.add_parser(name, help=command.help, description=command.help)
+        subparser = subparsers.add_parser(
+            name, help=command.help, description=command.help, add_help=not command.passthrough
+        )
         command.configure(subparser)
-        subparser.set_defaults(run=command.run)
+        subparser.set_defaults(run=command.run, passthrough=command.passthrough)
     return parser
 
 
 def _configure_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("flags", nargs=argparse.REMAINDER, help="flags of examples/train_seal.py (see --help there)")
+    """No arguments of its own: every flag after ``train`` goes to examples/train_seal.py's parser."""
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -165,6 +170,7 @@ COMMANDS.register(
         help="train with GRPO/GiGPO (+SEAL); same flags as examples/train_seal.py",
         configure=_configure_train,
         run=_run_train,
+        passthrough=True,
     ),
 )
 
@@ -206,9 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, rest = parser.parse_known_args(argv)
+        if rest and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    args.flags = rest
     run: Callable[[argparse.Namespace], int] = args.run
     return run(args)
 

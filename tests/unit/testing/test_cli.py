@@ -107,3 +107,27 @@ def test_usage_error_writes_one_unwrapped_line(capsys: pytest.CaptureFixture[str
     assert usage_error(ValueError(f"{path}: no index manifest here"), "agentgym-seal x: error") == EXIT_USAGE
     err = capsys.readouterr().err
     assert err == f"agentgym-seal x: error: {path}: no index manifest here\n"
+
+
+def test_train_hands_every_flag_to_the_training_parser(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[list[str]] = []
+
+    def parse(flags: list[str]) -> list[str]:
+        seen.append(flags)
+        raise SystemExit(0)  # as tyro does after --help
+
+    import agentgym_seal.cli as cli
+
+    real = cli.load_entry_point
+    monkeypatch.setattr(cli, "load_entry_point", lambda spec: parse if spec.endswith(":parse_train_args") else real(spec))
+    for flags in (["--steps", "2"], ["--backend", "gigpo", "--seal-alpha", "0"], ["--help"], []):
+        with pytest.raises(SystemExit):
+            main(["train", *flags])
+    assert seen == [["--steps", "2"], ["--backend", "gigpo", "--seal-alpha", "0"], ["--help"], []]
+
+
+def test_other_commands_still_refuse_unknown_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "runs/x", "--bogus"]) == EXIT_USAGE
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
