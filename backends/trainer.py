@@ -14,12 +14,9 @@ A resume verifies the whole folder before it writes anything (``resume.check_run
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import random
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,33 +35,24 @@ from rich.progress import (
 
 from agentgym_seal.atomic import write_json_atomic
 from agentgym_seal.engines import ENGINES, SamplingParams
-from agentgym_seal.errors import AgentGymError
-from agentgym_seal.experts import expert_demonstrations
 from agentgym_seal.logging import JsonlWriter, build_sinks, read_jsonl
 from agentgym_seal.logging.progress import PhaseProgress
-from agentgym_seal.models import CopyTaskConfig, TinyModelConfig, load_policy, tiny_policy
 from agentgym_seal.models.loading import check_model_folder
 from agentgym_seal.models.lora import apply_lora, load_policy_weights, plain_copy, plain_state_dict
-from agentgym_seal.models.sft import SFTConfig, sft_warmup
-from agentgym_seal.models.tiny import copy_report
 from agentgym_seal.monitor import Monitor
-from agentgym_seal.prompting import build_prompt
 from agentgym_seal.registration import ENVS
 from agentgym_seal.registry import Registry
-from agentgym_seal.rollout import GroupRollout, Rollout, RolloutBatch, RolloutConfig
+from agentgym_seal.rollout import GroupRollout, Rollout, RolloutConfig
 
 from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint, save_final
 from .config import TrainConfig
 from .distributed.scale import ScaleOut
 from .env_options import check_env_options
+from .evaluation import evaluate, mean, summary, train_metrics
 from .learner import LearnerConfig
-from .resume import DEMO_FLAGS, check_run_folder, flag_value, resume_changes
+from .resume import check_run_folder, resume_changes
 from .reward_shaping import build_shaper
-
-_EVAL_SEED_OFFSET = 1000  # validation seeds are disjoint from training seeds (SPEC 0)
-# Bump when the text of demonstrations changes (3: the bm25 defaults, and so the retrieved passages, changed
-# on 2026-12-06; the tiny model is keyed by its corpus, so unchanged demonstrations reuse it).
-_DEMO_CACHE_VERSION = 3
+from .warmup import Warmup
 
 
 def _seed_everything(seed: int) -> None:
@@ -94,10 +82,9 @@ class Trainer:
             cfg.reward_shaper, cfg.shaping, engine=ENGINES.get(cfg.engine), tool_calls=self.family.tool_calls,
             env_id=cfg.env,
         )  # fmt: skip
-        self.env_kwargs: dict[str, Any] = self.family.shared_kwargs(cfg)
-        self._demo_pairs: list[tuple[str, str]] = []  # filled when the tiny tokenizer is trained on them
-        self._copy_metrics: dict[str, float] = {}  # the tiny model's copy pretraining, when it had one
-        self.model, self.tokenizer = self._load_model()
+        self.warmup = Warmup(cfg, self.run_dir.parent / ".models", self._progress_bar)
+        resumed = self.resume_point.checkpoint if self.resume_point is not None else None
+        self.model, self.tokenizer = self.warmup.load_policy(resumed)
         if cfg.lora is not None:  # --lora-rank: adapters train, base weights freeze (the SEAL head trains in full)
             self.model = apply_lora(self.model, cfg.lora)
         self.model.to(self.device)  # --device: the learner, the warm-up and the hf engine follow the weights
@@ -132,29 +119,6 @@ class Trainer:
         self.sinks = build_sinks([s for s in cfg.log_sinks if s != "jsonl"], self.run_dir)  # metrics.jsonl: always
 
     # -- setup ---------------------------------------------------------------------------------------
-    def _load_model(self) -> tuple[Any, Any]:
-        if self.resume_point is not None:  # weights and tokenizer: no tokenizer or copy pretraining to rebuild
-            return load_policy(self.resume_point.checkpoint / "model")
-        if self.cfg.model != "tiny":
-            return load_policy(self.cfg.model)
-        corpus = self._tokenizer_corpus()
-        size = TinyModelConfig(
-            hidden_size=self.cfg.tiny_hidden_size,
-            intermediate_size=4 * self.cfg.tiny_hidden_size,
-            num_layers=self.cfg.tiny_layers,
-            seed=self.cfg.seed,
-        )
-        copy = CopyTaskConfig(sequences=self.cfg.tiny_copy_sequences, seed=self.cfg.seed)
-        w = self.cfg.warmup
-        processes = w.processes or warmup_processes(copy.sequences, copy.batch_size, 1, self.cfg.num_threads)
-        with self._progress_bar("copy pretraining") as on_step:
-            model, tokenizer, folder = tiny_policy(
-                size, corpus, self.run_dir.parent / ".models", copy=copy, processes=processes, on_copy_step=on_step
-            )
-        if (report := copy_report(folder)) is not None:  # when it was built (maybe by an earlier run: it is cached)
-            self._copy_metrics = {"copy/loss": report["loss"], "timing/copy_pretrain_s": report["seconds"]}
-        return model, tokenizer
-
     def _reference_model(self) -> Any:
         return plain_copy(self.model).to(self.device).requires_grad_(False)  # KL reference beside the policy
 
@@ -168,56 +132,6 @@ class Trainer:
         if start is not None:  # check_run_folder verified it before anything was written
             load_policy_weights(self.model, start / "model")
         self.learner.ref_model.load_state_dict(plain_state_dict(self.model))  # LoRA: adapters merged
-
-    def _demos(self) -> list[tuple[str, str]]:
-        """(prompt text, expert response) pairs of the warm-up episodes, deterministic per seed (cached)."""
-        config = dataclasses.asdict(self.cfg)
-        flags = {flag: flag_value(config, flag) for flag in DEMO_FLAGS}
-        key = json.dumps([_DEMO_CACHE_VERSION, self.cfg.env, self.env_kwargs, flags], sort_keys=True)
-        cache = self.run_dir.parent / ".models" / f"demos-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-        if cache.is_file():
-            return [(p, r) for p, r in json.loads(cache.read_text())]
-        pairs = self._play_demos()
-        write_json_atomic(cache, pairs)
-        return pairs
-
-    def _play_demos(self) -> list[tuple[str, str]]:
-        template = self.family.prompt_template
-        demos = expert_demonstrations(
-            self.cfg.warmup.episodes, seed=self.cfg.seed, history_length=self.cfg.history_length,
-            env_id=self.cfg.env, noise=self.cfg.warmup.noise, invalid_noise=self.cfg.warmup.invalid_noise,
-            epsilon=self.cfg.warmup.epsilon, **self.family.warmup_kwargs(self.cfg),
-        )  # fmt: skip
-        return [
-            (
-                build_prompt(
-                    template,
-                    task=d.task,
-                    observation=d.observation,
-                    admissible_actions=d.admissible_actions,
-                    history=d.history,
-                    history_length=self.cfg.history_length,
-                    step=d.step,
-                ),
-                template.expert_response.format(action=d.action),
-            )
-            for d in demos
-        ]
-
-    def _tokenizer_corpus(self) -> list[str]:
-        self._demo_pairs = self._demos() if self.cfg.warmup.episodes > 0 else []
-        corpus = [p for p, _ in self._demo_pairs] + [r for _, r in self._demo_pairs]
-        if not corpus:
-            raise AgentGymError("the tiny model's tokenizer is trained on demonstrations: set --warmup.episodes > 0")
-        return corpus
-
-    def _encode_pair(self, prompt: str, response: str) -> tuple[list[int], list[int]]:
-        chat = self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-        )
-        prompt_ids = self.tokenizer(chat, add_special_tokens=False)["input_ids"][-self.cfg.max_prompt_length :]
-        response_ids = self.tokenizer(response + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-        return prompt_ids, response_ids
 
     def _rollout(self, split: str, num_envs: int, group_size: int) -> Rollout:
         cfg = RolloutConfig(
@@ -236,38 +150,9 @@ class Trainer:
         )
         return self.scale.rollout(split, cfg, num_envs) or GroupRollout(cfg, self.engine, self.tokenizer, num_envs)
 
-    # -- evaluation ----------------------------------------------------------------------------------
-    def evaluate(self, rollouts: dict[str, Rollout], step: int) -> dict[str, float]:
-        """Success per split and per task type at the eval temperature (fixed seeds, fixed sampler)."""
-        clock = time.perf_counter()
-        metrics: dict[str, float] = {}
-        seeds = [self.cfg.seed + _EVAL_SEED_OFFSET + i for i in range(self.cfg.eval_episodes)]
-        all_won: list[bool] = []
-        for split, rollout in rollouts.items():
-            params = SamplingParams(
-                temperature=self.cfg.eval_temperature,
-                top_p=self.cfg.top_p,
-                max_new_tokens=self.cfg.max_response_length,
-                stop_token_ids=self.stop_ids,
-                seed=self.cfg.seed + 7,
-            )
-            batch = rollout.collect(seeds, group_size=1, sampling=params)
-            per_type: dict[str, list[bool]] = defaultdict(list)
-            for t in batch.trajectories:
-                per_type[t.task_type].append(t.won)
-                all_won.append(t.won)
-            metrics[f"eval/{split}/success_rate"] = batch.success_rate
-            if self.family.tool_calls:
-                metrics[f"eval/{split}/tool_calls"] = _mean([t.tool_calls for t in batch.trajectories])
-            for task_type, won in per_type.items():
-                metrics[f"eval/{split}/success_rate/{task_type}"] = sum(won) / len(won)
-        metrics["eval/success_rate"] = sum(all_won) / max(1, len(all_won))
-        for task_type in self.cfg.task_types:
-            values = [metrics[k] for k in metrics if k.endswith(f"/success_rate/{task_type}")]
-            if values:
-                metrics[f"eval/success_rate/{task_type}"] = sum(values) / len(values)
-        metrics["timing/eval_s"] = time.perf_counter() - clock
-        return metrics
+    def evaluate(self, rollouts: dict[str, Rollout]) -> dict[str, float]:
+        """Success per eval split and per task type (:func:`~.evaluation.evaluate`)."""
+        return evaluate(self.cfg, rollouts, self.stop_ids)
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> dict[str, float]:
@@ -293,15 +178,15 @@ class Trainer:
                 self.console.print(f"resumed from {point.checkpoint}")
             else:
                 self.metrics.keep_until(0)
-                warmup = self._copy_metrics | self._warmup()
+                warmup = self.warmup.copy_metrics | self.warmup.run(self.model, self.tokenizer)
                 self._reset_reference()  # KL to the warmed-up policy, not to the one the warm-up started from
                 self.scale.weights_changed(self.model, self.learner)
                 self.engine.sync_weights(self.model)  # vllm: serve the warmed-up weights (hf: no-op)
                 with self._progress_bar("evaluation of the warmed-up policy", bar=False):
-                    warmup.update(self.evaluate(evals, 0))
+                    warmup.update(self.evaluate(evals))
                 write_json_atomic(self.run_dir / "warmup.json", warmup)
                 _seed_everything(cfg.seed + 1)  # RL starts from a known RNG state, saved with checkpoint 0
-                self.console.print(_summary(warmup))
+                self.console.print(summary(warmup))
                 self._save_checkpoint(0)
                 self.start_step = 1
             if self.monitor is not None:  # phase detector state and monitor artifacts up to the resumed step
@@ -323,10 +208,10 @@ class Trainer:
                     if step % cfg.eval_every == 0 or step == cfg.num_steps:
                         progress.update(bar, description=f"step {step}: evaluation")
                         with self._progress_bar(f"step {step}: evaluation", bar=False):
-                            row.update(self.evaluate(evals, step))
+                            row.update(self.evaluate(evals))
                     self.metrics.write(row)
                     self.sinks.write(row)
-                    progress.console.print(_summary(row))
+                    progress.console.print(summary(row))
                     if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
                         self._save_checkpoint(step)
                     progress.advance(bar)
@@ -352,25 +237,6 @@ class Trainer:
         enabled = self.cfg.progress and (bar or not self.console.is_terminal)
         return PhaseProgress(self.console, label, enabled=enabled)
 
-    def _warmup(self) -> dict[str, float]:
-        if self.cfg.warmup.episodes <= 0:
-            return {}
-        pairs_text = self._demo_pairs or self._demos()
-        pairs = [self._encode_pair(p, r) for p, r in pairs_text]
-        w = self.cfg.warmup
-        sft = SFTConfig(
-            epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, max_seconds=w.seconds, seed=self.cfg.seed,
-            processes=w.processes or warmup_processes(len(pairs), w.batch_size, w.epochs, self.cfg.num_threads),
-        )  # fmt: skip
-        with self._progress_bar("warm-up (SFT)") as on_step:
-            result = sft_warmup(self.model, pairs, self.tokenizer.pad_token_id, sft, on_step=on_step)
-        return {
-            "warmup/loss": result.final_loss,
-            "warmup/epochs": result.epochs_done,
-            "timing/warmup_s": result.seconds,
-            "warmup/processes": float(sft.processes),
-        }
-
     def train_step(self, rollout: Rollout, step: int) -> dict[str, float]:
         """One RL step: rollout of B x G, advantages, update; returns the metrics row."""
         cfg = self.cfg
@@ -383,7 +249,7 @@ class Trainer:
         phases = {f"timing/rollout_{k}_s": rollout.timing[k] - phases_before[k] for k in rollout.timing}
         batch, shaping = self.shaper(batch)  # --reward-shaper, before the advantages
         if self.family.tool_calls:
-            shaping["train/tool_calls"] = _mean([t.tool_calls for t in batch.trajectories])
+            shaping["train/tool_calls"] = mean([t.tool_calls for t in batch.trajectories])
         advantages = self.learner.advantages(batch)
         if self.monitor is not None:
             self.monitor.begin_step(step, batch, advantages)
@@ -402,46 +268,6 @@ class Trainer:
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
         }
-
-
-#: Fewest warm-up optimizer steps for which ``--warmup.processes 0`` (auto) starts helper processes.
-_PARALLEL_WARMUP_MIN_STEPS = 200
-
-
-def warmup_processes(num_pairs: int, batch_size: int, epochs: int, num_threads: int) -> int:
-    """``--warmup.processes 0`` (auto): one process per thread when the warm-up is long enough to pay for them.
-
-    >>> warmup_processes(3000, 32, 10, 2), warmup_processes(40, 8, 2, 2), warmup_processes(3000, 32, 10, 1)
-    (2, 1, 1)
-    """
-    steps = -(-num_pairs // batch_size) * epochs
-    return max(1, num_threads) if steps >= _PARALLEL_WARMUP_MIN_STEPS else 1
-
-
-def train_metrics(batch: RolloutBatch, advantages: torch.Tensor) -> dict[str, float]:
-    """``train/*`` and ``adv/*`` metrics of one rollout batch."""
-    n = max(1, len(batch.samples))
-    trajectories = batch.trajectories
-    return {
-        "train/success_rate": batch.success_rate,
-        "train/episode_reward": sum(t.episode_reward for t in trajectories) / max(1, len(trajectories)),
-        "train/episode_length": sum(t.length for t in trajectories) / max(1, len(trajectories)),
-        "train/valid_action_ratio": sum(s.format_valid for s in batch.samples) / n,
-        "train/admissible_action_ratio": sum(s.action_valid for s in batch.samples) / n,
-        "train/step_samples": float(len(batch.samples)),
-        "adv/mean": float(advantages.mean()) if len(advantages) else 0.0,
-        "adv/nonzero_frac": float((advantages.abs() > 1e-6).float().mean()) if len(advantages) else 0.0,
-    }
-
-
-def _mean(values: list[int]) -> float:
-    return sum(values) / max(1, len(values))
-
-
-def _summary(row: dict[str, float]) -> str:
-    keys = ("train/success_rate", "eval/success_rate", "actor/entropy", "actor/pg_loss", "timing/rollout_s")
-    shown = " ".join(f"{k}={row[k]:.3g}" for k in keys if k in row and row[k] is not None)
-    return f"step {row.get('step', 0)}: {shown}"
 
 
 def train(cfg: TrainConfig) -> Path:

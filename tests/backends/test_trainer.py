@@ -157,7 +157,7 @@ def test_resume_of_a_run_older_than_a_demo_flag_keeps_its_demonstrations(field: 
 
 
 def test_auto_warmup_processes_start_helpers_only_for_a_long_warmup() -> None:
-    from agentgym_seal.backends.trainer import warmup_processes
+    from agentgym_seal.backends.warmup import warmup_processes
 
     assert warmup_processes(3095, 32, 5, 2) == 2  # a CPU-default-sized warm-up: 485 steps
     assert warmup_processes(40, 8, 3, 2) == 1  # a test-sized warm-up: a helper would cost more than it saves

@@ -199,7 +199,7 @@ def bench_overhead(steps: int, run_root: Path) -> None:
     times: dict[bool, list[dict[str, float]]] = {}
     for monitor in (False, True):
         trainer = Trainer(TrainConfig(**base, monitor=monitor, run_dir=str(run_root / f"monitor-{monitor}")))
-        trainer._warmup()
+        trainer.warmup.run(trainer.model, trainer.tokenizer)
         rollout = trainer._rollout("train", 16, 4)
         try:
             rows = []

@@ -121,7 +121,9 @@ def test_train_hands_every_flag_to_the_training_parser(
     import agentgym_seal.cli as cli
 
     real = cli.load_entry_point
-    monkeypatch.setattr(cli, "load_entry_point", lambda spec: parse if spec.endswith(":parse_train_args") else real(spec))
+    monkeypatch.setattr(
+        cli, "load_entry_point", lambda spec: parse if spec.endswith(":parse_train_args") else real(spec)
+    )
     for flags in (["--steps", "2"], ["--backend", "gigpo", "--seal-alpha", "0"], ["--help"], []):
         with pytest.raises(SystemExit):
             main(["train", *flags])
