@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agentgym_seal.environments.anserini import index_jsonl, lucene_searcher
 from agentgym_seal.errors import GameDataError
 
+from ..anserini import index_jsonl, lucene_searcher
 from .data import Document
 from .index import Hit, check_options
 

@@ -13,8 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from agentgym_seal.environments.anserini import index_jsonl, lucene_searcher
-
+from ..anserini import index_jsonl, lucene_searcher
 from .search import SEARCH_RETURN_N
 
 EXTRA = "webshop-lucene"
