@@ -8,14 +8,14 @@ which would triple the step cost.
 
 from __future__ import annotations
 
-import functools
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentgym_seal.deps import require
+
+from .speedups import install_speedups
 
 
 @dataclass(frozen=True)
@@ -25,63 +25,6 @@ class EngineState:
     feedback: str
     admissible_commands: tuple[str, ...]
     won: bool
-
-
-_SAS_CACHE_SIZE = 256
-_LOGIC_CACHE_SIZE = 64  # whole game grammars (one per game; hits for the G copies of a group)
-_RULE_CACHE_SIZE = 8192  # single grammar rules (most are shared by every game)
-
-
-def _keeping_argv(fn: Any) -> Any:
-    """``fn`` with the caller's ``sys.argv`` restored afterwards (Fast Downward's translator overwrites it)."""
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        saved = sys.argv
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            sys.argv = saved
-
-    return call
-
-
-def _memoise(module: Any, name: str, size: int, *, bypass: str | None = None, keep_argv: bool = False) -> None:
-    """Replaces ``module.name`` (a pure function of hashable arguments) by an LRU-cached copy, once."""
-    original = getattr(module, name)
-    if getattr(original, "_agentgym_memoised", False):
-        return
-    if keep_argv:
-        original = _keeping_argv(original)
-    cached = functools.lru_cache(maxsize=size)(original)
-
-    def memoised(*args: Any, **kwargs: Any) -> Any:
-        if bypass is not None and kwargs.get(bypass):
-            return original(*args, **kwargs)
-        return cached(*args, **kwargs)
-
-    memoised._agentgym_memoised = True  # type: ignore[attr-defined]  # a marker on our own function
-    setattr(module, name, memoised)
-
-
-def _install_parse_caches() -> None:
-    """Memoises TextWorld's pure parsing steps, process-wide (installed once, on the module attributes).
-
-    Loading a game parses its PDDL grammar with tatsu and translates the problem to SAS with Fast
-    Downward, and TextWorld repeats the translation on every ``reset``; together ~95% of a load, and
-    the G copies of a group (and every later episode of a game) redo identical work. Three pure
-    functions of their text arguments are cached:
-
-    - ``fast_downward.pddl2sas(domain, problem, optimize)`` (TextWorld only reads the task it returns; its
-      translator overwrites ``sys.argv``, so the caller's is put back after each call);
-    - the game grammar's parse (``logic._parse_and_convert``; ``GameLogic`` copies the actions and rules
-      it returns into its own containers);
-    - each grammar rule's parse (``textgen._parse_and_convert``; rules are shared by almost every game and
-      TextWorld deep-copies a rule's symbols before expanding them).
-    """
-    _memoise(require("fast_downward", "alfworld"), "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose", keep_argv=True)
-    _memoise(require("textworld.envs.pddl.logic", "alfworld"), "_parse_and_convert", _LOGIC_CACHE_SIZE)
-    _memoise(require("textworld.envs.pddl.textgen", "alfworld"), "_parse_and_convert", _RULE_CACHE_SIZE)
 
 
 class AlfredEngine:
@@ -94,7 +37,7 @@ class AlfredEngine:
     def __init__(self, game_file: str | Path) -> None:
         textworld = require("textworld", "alfworld")
         alfred_env = require("alfworld.agents.environment.alfred_tw_env", "alfworld")
-        _install_parse_caches()
+        install_speedups()
         self.game_file = str(game_file)
         infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
         self._env: Any = textworld.start(
