@@ -51,8 +51,10 @@ _WHITESPACE_RUN = re.compile(r"\s{2,}")
 
 
 def _head(message: str) -> str:
-    """What the rules read: whitespace runs squeezed (to one newline if they hold one, else one space), then the
-    first ``_MAX_CHARS`` characters; so blank runs neither use up the budget nor cost the patterns time.
+    """What the rules read: whitespace runs squeezed, then the first ``_MAX_CHARS`` characters.
+
+    A run becomes one newline if it holds one, else one space; so blank runs neither use up the budget nor cost
+    the patterns time.
     """
     squeezed = _WHITESPACE_RUN.sub(lambda m: "\n" if "\n" in m.group() else " ", message[: 16 * _MAX_CHARS])
     return squeezed[:_MAX_CHARS]

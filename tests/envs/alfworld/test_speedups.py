@@ -24,7 +24,7 @@ def play(env: Any, episodes: int, steps: int) -> list[list[Any]]:
             plan = env.unwrapped.expert_plan() if roll < 0.5 else []
             command = plan[0] if plan else rng.choice(info["admissible_actions"])
             command = "take the moon from cabinet 99" if roll > 0.92 else command
-            obs, reward, terminated, truncated, info = env.step(f"<think>x</think><action>{command}</action>")
+            obs, reward, terminated, _, info = env.step(f"<think>x</think><action>{command}</action>")
             trace.append((command, obs, reward, terminated, info["won"], info["admissible_actions"]))
         traces.append(trace)
     return traces
