@@ -52,6 +52,16 @@ def even_split(items: Sequence[int], max_size: int) -> list[list[int]]:
     return [list(items[first : first + count]) for first, count in even_slices(len(items), parts)]
 
 
+def by_length(samples: Sequence[StepSample], indices: Sequence[int]) -> list[int]:
+    """``indices`` ordered by their sample's length (prompt + response), ties in the given order.
+
+    Cut into consecutive micro-batches, the order pads each to its own longest sequence only. The update's loss is a
+    token-mean over the whole mini-batch (each micro-batch weighted by its response tokens), so the order changes
+    which samples share a forward pass, not the gradient (up to float rounding).
+    """
+    return sorted(indices, key=lambda i: len(samples[i].prompt_ids) + len(samples[i].response_ids))
+
+
 @dataclass(frozen=True)
 class LearnerConfig:
     """Optimisation settings (SPEC 1.3-1.4).
@@ -243,25 +253,30 @@ class Learner:
     def old_policy(self, samples: Sequence[StepSample]) -> _OldPolicy:
         """Log-probs (and entropy, reference log-probs) of the pre-update policy (SPEC 4.1 logging)."""
         result = _OldPolicy()
-        for start in range(0, len(samples), self.cfg.micro_batch_size):
-            chunk = samples[start : start + self.cfg.micro_batch_size]
-            tb = collate(chunk, self.pad_id, self.device)
+        logprobs: list[Tensor | None] = [None] * len(samples)
+        ref_logprobs: list[Tensor | None] = [None] * len(samples)
+        order = by_length(samples, range(len(samples)))  # micro-batches of similar lengths: little padding
+        for start in range(0, len(order), self.cfg.micro_batch_size):
+            idx = order[start : start + self.cfg.micro_batch_size]
+            tb = collate([samples[i] for i in idx], self.pad_id, self.device)
             hidden = self.observer is not None and self.observer.wants_hidden
             token_logp, logits, states = self._forward(self.model, tb, hidden=hidden)
             entropy = chunked_entropy(logits)  # (B, T)
             if self.observer is not None:
                 self.observer.on_old_policy(
-                    ForwardChunk(range(start, start + len(chunk)), tb.input_ids, tb.attention_mask,
-                                 tb.response_mask, token_logp, logits, entropy, states)
+                    ForwardChunk(idx, tb.input_ids, tb.attention_mask, tb.response_mask, token_logp, logits, entropy,
+                                 states)
                 )  # fmt: skip
             result.entropy_sum += float((entropy * tb.response_mask).sum())
             result.tokens += int(tb.response_mask.sum())
             ref_logp = self._forward(self.ref_model, tb, hidden=False)[0] if self.ref_model is not None else None
-            for i in range(len(chunk)):
-                sel = tb.response_mask[i]  # (T,)
-                result.logprobs.append(token_logp[i][sel])
+            for row, i in enumerate(idx):
+                sel = tb.response_mask[row]  # (T,)
+                logprobs[i] = token_logp[row][sel]
                 if ref_logp is not None:
-                    result.ref_logprobs.append(ref_logp[i][sel])
+                    ref_logprobs[i] = ref_logp[row][sel]
+        result.logprobs = [t for t in logprobs if t is not None]
+        result.ref_logprobs = [t for t in ref_logprobs if t is not None]
         return result
 
     def forward_chunks(
@@ -330,7 +345,8 @@ class Learner:
             self.head.train()
         for _ in range(self.cfg.ppo_epochs):
             order = [trainable[j] for j in torch.randperm(len(trainable), generator=self._shuffle).tolist()]
-            for mini in even_split(order, self.cfg.mini_batch_size):
+            for shuffled in even_split(order, self.cfg.mini_batch_size):
+                mini = by_length(samples, shuffled)  # micro-batches of similar lengths: little padding
                 mini_tokens = sum(len(samples[i].response_ids) for i in mini)
                 self.optimizer.zero_grad(set_to_none=True)
                 size = self.cfg.micro_batch_size
