@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agentgym_seal.backends import GiGPOConfig, SEALConfig
-from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs, collate, even_split
+from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs, by_length, collate, even_split
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.rollout import RolloutBatch, StepSample, TrajectorySummary
 
@@ -281,3 +281,15 @@ def test_no_credit_for_inadmissible_clips_only_their_positive_advantages(tiny_po
     Learner(model_b, tok.pad_token_id, cfg=LearnerConfig(**cfg)).update(batch, expected)
     for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_micro_batches_group_samples_of_similar_length() -> None:
+    def sample(prompt: int, response: int) -> StepSample:
+        return StepSample(
+            prompt_ids=(1,) * prompt, response_ids=(2,) * response, old_logprobs=(0.0,) * response, response_text="",
+            env_reward=0.0, format_valid=True, action_valid=True, uid=0, traj_uid=0, step=0, anchor="",
+        )  # fmt: skip
+
+    samples = [sample(9, 1), sample(2, 2), sample(30, 5), sample(3, 1), sample(1, 3)]  # lengths 10, 4, 35, 4, 4
+    assert by_length(samples, [0, 1, 2, 3, 4]) == [1, 3, 4, 0, 2]  # ties keep their (shuffled) order
+    assert by_length(samples, [4, 2, 3]) == [4, 3, 2]
