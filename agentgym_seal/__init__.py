@@ -21,7 +21,8 @@ from agentgym_seal.errors import (
     GameDataError,
     UnknownNameError,
 )
-from agentgym_seal.registration import ENVS, EnvEntry, register_builtin_envs, register_env
+from agentgym_seal.family import EnvEntry
+from agentgym_seal.registration import ENVS, register_builtin_envs, register_env
 from agentgym_seal.registry import Registry
 from agentgym_seal.spaces import TextSpace
 from agentgym_seal.types import Demonstration, ParsedAction, Trajectory, Transition

@@ -2,7 +2,7 @@
 
 A family (ALFWorld, WebShop, SearchQA, or one of yours) is one folder ``environments/<family>/`` whose
 ``training.py`` declares a :class:`FamilySpec` and the env ids it serves
-(:class:`~agentgym_seal.registration.EnvEntry`).
+(:class:`EnvEntry`).
 The spec is the one place its training knowledge lives:
 
 - the turn limit of its envs (Gymnasium's ``TimeLimit``) and the one a training run uses by default,
@@ -27,6 +27,29 @@ from agentgym_seal.registry import Registry, load_entry_point
 
 if TYPE_CHECKING:
     from agentgym_seal.prompting import PromptTemplate
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """What agentgym_seal knows about one env id.
+
+    Attributes:
+        env_id: The Gymnasium id users type, e.g. ``"ALFWorldText-v0"``.
+        entry_point: ``"module:Class"`` of the env, imported lazily by ``gymnasium.make``.
+        max_episode_steps: Default turn limit, applied by Gymnasium's ``TimeLimit`` (the family's ``max_turns``).
+        extra: The pip extra that installs the env's dependencies.
+        has_expert: Whether ``env.unwrapped.expert_plan()`` exists (used by ``validate``).
+        family: The env family (:data:`FAMILIES`): prompts, λ, splits, training defaults.
+        kwargs: Default keyword options.
+    """
+
+    env_id: str
+    entry_point: str
+    max_episode_steps: int
+    extra: str
+    has_expert: bool = False
+    family: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,11 @@ class FamilySpec:
             raise ConfigError(f"family {self.name!r}: turn limits must be >= 1.")
         if not self.invalid_penalty >= 0.0:
             raise ConfigError(f"family {self.name!r}: invalid_penalty must be >= 0; got {self.invalid_penalty}.")
+
+    def env(self, env_id: str, entry_point: str, extra: str, *, has_expert: bool = True) -> EnvEntry:
+        """The :class:`~agentgym_seal.family.EnvEntry` of one of the family's env ids (its turn limit)."""
+        return EnvEntry(env_id=env_id, entry_point=entry_point, max_episode_steps=self.max_turns, extra=extra,
+                        has_expert=has_expert, family=self.name)  # fmt: skip
 
     @property
     def default_train_turns(self) -> int:

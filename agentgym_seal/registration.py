@@ -8,38 +8,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import gymnasium
 
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.family import FAMILIES, FamilySpec
+from agentgym_seal.family import EnvEntry as EnvEntry  # re-exported: the record of an env id
 from agentgym_seal.registry import Registry
-
-
-@dataclass(frozen=True)
-class EnvEntry:
-    """What agentgym_seal knows about one env id.
-
-    Attributes:
-        env_id: The Gymnasium id users type, e.g. ``"ALFWorldText-v0"``.
-        entry_point: ``"module:Class"`` of the env, imported lazily by ``gymnasium.make``.
-        max_episode_steps: Default turn limit, applied by Gymnasium's ``TimeLimit`` (the family's ``max_turns``).
-        extra: The pip extra that installs the env's dependencies.
-        has_expert: Whether ``env.unwrapped.expert_plan()`` exists (used by ``validate``).
-        family: The env family (:data:`agentgym_seal.family.FAMILIES`): prompts, λ, splits, training defaults.
-        kwargs: Default keyword options.
-    """
-
-    env_id: str
-    entry_point: str
-    max_episode_steps: int
-    extra: str
-    has_expert: bool = False
-    family: str = ""
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
 
 ENVS: Registry[EnvEntry] = Registry("environment")
 

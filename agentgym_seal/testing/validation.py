@@ -212,7 +212,7 @@ def validate_env(
     The checks are "agentgym check_env", "gymnasium check_env", "fuzz", "adversarial" (hostile messages
     from :func:`~agentgym_seal.testing.adversarial.fuzz_actions`; its detail reports step times), "seeded
     determinism" and,
-    when the env's :class:`~agentgym_seal.registration.EnvEntry` has ``has_expert=True``, "expert
+    when the env's :class:`~agentgym_seal.family.EnvEntry` has ``has_expert=True``, "expert
     solvability" (the expert must win each of ``episodes`` episodes, seeds ``seed``,
     ``seed + 1``, ..., with ``action_format="plain"``). Each check builds its own envs with
     ``gymnasium.make(env_id, **env_kwargs)``.

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentgym_seal.family import FamilySpec
-from agentgym_seal.registration import EnvEntry
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,5 @@ FAMILY = ALFWorldFamily(
 )
 
 ENV_ENTRIES = (
-    EnvEntry(
-        env_id="ALFWorldText-v0",
-        entry_point="agentgym_seal.environments.alfworld.env:ALFWorldTextEnv",
-        max_episode_steps=FAMILY.max_turns,
-        extra="alfworld",
-        has_expert=True,
-        family=FAMILY.name,
-    ),
+    FAMILY.env("ALFWorldText-v0", "agentgym_seal.environments.alfworld.env:ALFWorldTextEnv", extra="alfworld"),
 )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym_seal.family import FamilySpec
-from agentgym_seal.registration import EnvEntry
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,4 @@ FAMILY = SearchQAFamily(
     tool_calls=True,
 )
 
-ENV_ENTRIES = (
-    EnvEntry(
-        env_id="SearchQA-v0",
-        entry_point="agentgym_seal.environments.searchqa.env:SearchQAEnv",
-        max_episode_steps=FAMILY.max_turns,
-        extra="searchqa",
-        has_expert=True,
-        family=FAMILY.name,
-    ),
-)
+ENV_ENTRIES = (FAMILY.env("SearchQA-v0", "agentgym_seal.environments.searchqa.env:SearchQAEnv", extra="searchqa"),)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agentgym_seal.family import FamilySpec
-from agentgym_seal.registration import EnvEntry
 
 #: Training uses the env's ``train`` split (goals 500..end); evaluation its ``eval`` split, logged as ``test``.
 FAMILY = FamilySpec(
@@ -16,20 +15,6 @@ FAMILY = FamilySpec(
 )
 
 ENV_ENTRIES = (
-    EnvEntry(
-        env_id="WebShopText-v0",
-        entry_point="agentgym_seal.environments.webshop.env:WebShopTextEnv",
-        max_episode_steps=FAMILY.max_turns,
-        extra="webshop",
-        has_expert=True,
-        family=FAMILY.name,
-    ),
-    EnvEntry(
-        env_id="WebShopHTML-v0",
-        entry_point="agentgym_seal.environments.webshop.browser:WebShopHTMLEnv",
-        max_episode_steps=FAMILY.max_turns,
-        extra="webshop",
-        has_expert=True,
-        family=FAMILY.name,
-    ),
+    FAMILY.env("WebShopText-v0", "agentgym_seal.environments.webshop.env:WebShopTextEnv", extra="webshop"),
+    FAMILY.env("WebShopHTML-v0", "agentgym_seal.environments.webshop.browser:WebShopHTMLEnv", extra="webshop"),
 )
