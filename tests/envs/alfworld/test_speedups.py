@@ -48,7 +48,7 @@ def test_the_speedups_play_the_same_episodes() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("difficulty", ["tiny", "full"])
 def test_the_speedups_play_the_same_episodes_for_every_task_type(difficulty: str) -> None:
-    assert_same_with_and_without(list(TASK_TYPES), difficulty, 6, 20)
+    assert_same_with_and_without(list(TASK_TYPES), difficulty, 3, 15)
 
 
 def test_stock_textworld_restores_the_speedups() -> None:
