@@ -29,7 +29,8 @@ import torch.distributed as dist
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.rollout.batch import RolloutBatch
 
-from ..learner import Learner, collate
+from ..batching import collate
+from ..learner import Learner
 from .learner_group import DataParallelLearner, _local
 
 

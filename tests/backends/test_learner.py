@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from agentgym_seal.backends import GiGPOConfig, SEALConfig
-from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs, by_length, collate, even_split
+from agentgym_seal.backends.batching import by_length, collate, even_split
+from agentgym_seal.backends.learner import Learner, LearnerConfig, advantage_inputs
 from agentgym_seal.errors import ConfigError
 from agentgym_seal.rollout import RolloutBatch, StepSample, TrajectorySummary
 
