@@ -7,7 +7,7 @@ that names it instead of training on a silent default.
 
 # No ``from __future__ import annotations``: Python 3.11's TypedDict sees NotRequired only in evaluated annotations.
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast, get_origin, get_type_hints
 
 from agentgym_seal.errors import AgentGymError
 
@@ -37,11 +37,10 @@ class StepInfo(TypedDict):
     """The step ran a tool (a search); reported by families with tool calls."""
 
 
-#: The keys of :class:`StepInfo` that every env must report, with their types.
+#: The keys of :class:`StepInfo` that every env must report, with their runtime types (read from its annotations).
 REQUIRED_KEYS: dict[str, type] = {
-    "format_valid": bool, "action_valid": bool, "won": bool, "anchor": str, "action": str, "goal": str,
-    "task_type": str, "admissible_actions": list, "hallucination": bool,
-}  # fmt: skip
+    key: get_origin(kind) or kind for key, kind in get_type_hints(StepInfo).items() if key in StepInfo.__required_keys__
+}
 
 
 def read_step_info(info: Mapping[str, Any], env_id: str = "the env") -> StepInfo:

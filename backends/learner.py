@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor
@@ -220,8 +220,9 @@ class Learner:
                 logprobs[i] = token_logp[row][sel]
                 if ref_logp is not None:
                     ref_logprobs[i] = ref_logp[row][sel]
-        result.logprobs = [t for t in logprobs if t is not None]
-        result.ref_logprobs = [t for t in ref_logprobs if t is not None]
+        assert all(t is not None for t in logprobs), "every sample is in one micro-batch of the pass"
+        result.logprobs = cast(list[Tensor], logprobs)  # indexed by sample, as the update reads them
+        result.ref_logprobs = cast(list[Tensor], ref_logprobs) if self.ref_model is not None else []
         return result
 
     def forward_chunks(

